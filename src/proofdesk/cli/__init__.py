@@ -1,0 +1,1 @@
+"""Command-line delivery layer (``proofdesk …``). Thin: parses arguments, calls services, prints."""

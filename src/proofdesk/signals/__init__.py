@@ -1,0 +1,1 @@
+"""Perceptual-hash signals and reference indexes (library layer)."""
