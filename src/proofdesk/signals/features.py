@@ -1,0 +1,177 @@
+"""Local features (SIFT keypoints + descriptors) of an evidence image at a working resolution.
+
+Used by the ``reference`` check (claim vs reference registration) and by the reference index, which
+extracts them once per reference image and stores them (``to_arrays`` / ``from_arrays``: plain numpy
+arrays, no pickle) so that a claim is registered without re-decoding the catalogue.
+
+Why SIFT and not ORB: the check must register claims scaled 0.2x-3x, rotated by any angle and blurred or
+re-compressed; SIFT keeps enough correct matches across that range where ORB's fixed-scale pyramid and
+binary tests lose them (research notes, offline-photos-and-cpu-baselines.md §2). Descriptors are stored as
+``uint8``: OpenCV saturates SIFT descriptor values to 0..255 integers, so this is lossless and 4x smaller.
+
+Coordinates are in the *working* image (long side at most ``max_side``); ``scale`` maps them to the
+full-resolution evidence (display orientation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from proofdesk.evidence import Evidence
+
+__all__ = [
+    "DEFAULT_MAX_FEATURES",
+    "DEFAULT_MAX_SIDE",
+    "FEATURES_VERSION",
+    "LocalFeatures",
+    "extract_features",
+    "extract_features_array",
+    "ratio_matches",
+]
+
+#: Bump when extraction changes so stored features are recomputed.
+FEATURES_VERSION = 1
+DEFAULT_MAX_SIDE = 1024
+DEFAULT_MAX_FEATURES = 2000
+#: Lower than OpenCV's 0.04: listing photos are mostly white studio background, and the product alone must
+#: still give enough keypoints to register a small crop of it.
+_CONTRAST_THRESHOLD = 0.03
+
+Float32Array = npt.NDArray[np.float32]
+UInt8Array = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True, eq=False)
+class LocalFeatures:
+    """Keypoints and SIFT descriptors of one image at a working resolution."""
+
+    #: (N, 4) float32: x, y, size, angle (degrees) in working-image pixels.
+    keypoints: Float32Array
+    #: (N, 128) uint8 SIFT descriptors.
+    descriptors: UInt8Array
+    #: Size of the working image the keypoints refer to.
+    width: int
+    height: int
+    #: Size of the full-resolution evidence.
+    full_width: int
+    full_height: int
+    version: int = FEATURES_VERSION
+
+    def __post_init__(self) -> None:
+        if self.keypoints.ndim != 2 or self.keypoints.shape[1] != 4:
+            raise ValueError(f"keypoints must be (N, 4), got {self.keypoints.shape}")
+        if self.descriptors.shape != (self.keypoints.shape[0], 128) or self.descriptors.dtype != np.uint8:
+            raise ValueError(
+                f"descriptors must be (N, 128) uint8, got {self.descriptors.shape} {self.descriptors.dtype}"
+            )
+
+    def __len__(self) -> int:
+        return int(self.keypoints.shape[0])
+
+    @property
+    def points(self) -> Float32Array:
+        """(N, 2) keypoint positions in working-image pixels."""
+        return np.ascontiguousarray(self.keypoints[:, :2])
+
+    @property
+    def scale(self) -> float:
+        """Factor from working-image to full-resolution pixels."""
+        return self.full_width / float(self.width)
+
+    def descriptors_float(self) -> Float32Array:
+        """RootSIFT descriptors (L1-normalised, square-rooted) as float32, for L2 matching.
+
+        RootSIFT (Arandjelović & Zisserman 2012) makes L2 distance behave like the Hellinger kernel, which
+        gives more correct nearest neighbours than raw SIFT at no cost.
+        """
+        desc = self.descriptors.astype(np.float32)
+        desc /= desc.sum(axis=1, keepdims=True) + 1e-7
+        return np.sqrt(desc)
+
+    def to_arrays(self) -> dict[str, npt.NDArray[np.generic]]:
+        """Plain arrays for storage (``np.savez``); the inverse is :meth:`from_arrays`."""
+        meta = np.array([self.width, self.height, self.full_width, self.full_height, self.version], dtype=np.int64)
+        return {"keypoints": self.keypoints, "descriptors": self.descriptors, "meta": meta}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, npt.NDArray[np.generic]]) -> LocalFeatures:
+        """Rebuild from :meth:`to_arrays` output; raises ``ValueError`` on a bad or outdated layout."""
+        try:
+            meta = np.asarray(arrays["meta"], dtype=np.int64)
+            keypoints = np.asarray(arrays["keypoints"], dtype=np.float32)
+            descriptors = np.asarray(arrays["descriptors"])
+        except KeyError as exc:
+            raise ValueError(f"stored features lack {exc}") from exc
+        if meta.shape != (5,):
+            raise ValueError("stored features: bad meta block")
+        width, height, full_width, full_height, version = (int(v) for v in meta)
+        if version != FEATURES_VERSION:
+            raise ValueError(f"stored features have version {version}, expected {FEATURES_VERSION}")
+        return cls(
+            keypoints=keypoints,
+            descriptors=descriptors.astype(np.uint8, copy=False),
+            width=width,
+            height=height,
+            full_width=full_width,
+            full_height=full_height,
+            version=version,
+        )
+
+
+def _to_gray(rgb: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    if rgb.ndim == 2:
+        return rgb
+    return np.asarray(cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+
+
+def extract_features_array(
+    rgb: npt.NDArray[np.uint8],
+    *,
+    full_size: tuple[int, int] | None = None,
+    max_features: int = DEFAULT_MAX_FEATURES,
+) -> LocalFeatures:
+    """SIFT features of an RGB (or gray) array taken as the working image.
+
+    ``full_size`` is the (width, height) of the full-resolution image the array was reduced from; defaults
+    to the array's own size.
+    """
+    gray = _to_gray(rgb)
+    height, width = gray.shape[:2]
+    sift = cv2.SIFT.create(nfeatures=max_features, contrastThreshold=_CONTRAST_THRESHOLD)
+    kps, desc = sift.detectAndCompute(gray, None)
+    keypoints: Float32Array = np.zeros((0, 4), dtype=np.float32)
+    descriptors: UInt8Array = np.zeros((0, 128), dtype=np.uint8)
+    if desc is not None and len(kps) > 0:
+        # nfeatures keeps the strongest responses but may return a few more on ties; cap exactly.
+        kps = kps[:max_features]
+        keypoints = np.array([(k.pt[0], k.pt[1], k.size, k.angle) for k in kps], dtype=np.float32)
+        descriptors = np.clip(np.rint(desc[: len(kps)]), 0, 255).astype(np.uint8)
+    full_w, full_h = full_size if full_size is not None else (width, height)
+    return LocalFeatures(keypoints, descriptors, width, height, int(full_w), int(full_h))
+
+
+def extract_features(
+    evidence: Evidence, *, max_side: int = DEFAULT_MAX_SIDE, max_features: int = DEFAULT_MAX_FEATURES
+) -> LocalFeatures:
+    """SIFT features of ``evidence`` at a working resolution (long side ≤ ``max_side``, never upscaled)."""
+    reduced = evidence.reduced(max_side)
+    return extract_features_array(reduced, full_size=(evidence.width, evidence.height), max_features=max_features)
+
+
+def ratio_matches(query: LocalFeatures, train: LocalFeatures, *, ratio: float = 0.8) -> npt.NDArray[np.int32]:
+    """Lowe ratio-test matches between two feature sets as (M, 2) int32 ``[query_index, train_index]``.
+
+    Brute force on RootSIFT: at ≤ 2,000 features it is as fast as FLANN and exact.
+    """
+    if len(query) < 2 or len(train) < 2:
+        return np.zeros((0, 2), dtype=np.int32)
+    matcher = cv2.BFMatcher(cv2.NORM_L2)
+    pairs = matcher.knnMatch(query.descriptors_float(), train.descriptors_float(), k=2)
+    good = [(m.queryIdx, m.trainIdx) for m, n in (p for p in pairs if len(p) == 2) if m.distance < ratio * n.distance]
+    if not good:
+        return np.zeros((0, 2), dtype=np.int32)
+    return np.array(good, dtype=np.int32)
