@@ -14,7 +14,9 @@ from collections.abc import Sequence
 import typer
 from typer.exceptions import TyperException
 
+from proofdesk.cli import audit as audit_cmd
 from proofdesk.cli import check as check_cmd
+from proofdesk.cli import serve as serve_cmd
 from proofdesk.errors import DependencyUnavailable, IntegrityError, ProofdeskError, UserInputError
 
 app = typer.Typer(
@@ -32,6 +34,8 @@ def _root() -> None:
 
 
 app.command(name="check")(check_cmd.check)
+app.command(name="serve")(serve_cmd.serve)
+app.add_typer(audit_cmd.audit_app, name="audit")
 
 
 def exit_code_for(error: BaseException) -> int:
