@@ -20,6 +20,8 @@ __all__ = ["BUILTIN_CHECKS", "CheckFactory", "available_checks", "build_checks",
 
 #: Built-in checks in the order they run and are shown.
 BUILTIN_CHECKS: tuple[str, ...] = (
+    "proofdesk.checks.provenance:ProvenanceCheck",
+    "proofdesk.checks.pixels:PixelsCheck",
 )
 
 ENTRY_POINT_GROUP = "proofdesk.checks"
