@@ -130,6 +130,12 @@ class ReuseHit:
     same_buyer: bool | None = None
     same_merchant: bool | None = None
     suppressed: bool = False  # matched the negative bank (known stock photo)
+    #: Why it was suppressed (the negative-bank entry's label), when ``suppressed``.
+    suppressed_by: str | None = None
+    #: Which rotation/flip of the claim matched (PDQ dihedral name, "original" when none was needed).
+    transform: str | None = None
+    #: When the stored photo entered the bank (ISO 8601), for the reviewer's timeline.
+    added_at: str | None = None
 
 
 @runtime_checkable

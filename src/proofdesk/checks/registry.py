@@ -22,6 +22,7 @@ __all__ = ["BUILTIN_CHECKS", "CheckFactory", "available_checks", "build_checks",
 BUILTIN_CHECKS: tuple[str, ...] = (
     "proofdesk.checks.provenance:ProvenanceCheck",
     "proofdesk.checks.pixels:PixelsCheck",
+    "proofdesk.checks.reuse:ReuseCheck",
 )
 
 ENTRY_POINT_GROUP = "proofdesk.checks"

@@ -6,6 +6,7 @@ photo's hash. The flow, as in ThreatExchange ``signal_type/index.py``:
 
 1. ``index = make_index("faiss_flat")`` (or ``BruteForceIndex()``), ``index.add(hashes, ids)``;
 2. ``index.query(hash, max_distance=31)`` -> :class:`IndexMatch` list, nearest first (range search);
+   ``index.query_many(hashes, max_distance=31)`` for several at once (the eight dihedral variants);
 3. ``index.knn(hash, k)`` -> the k nearest whatever their distance (for explanations, "closest was 58");
 4. ``index.save(path)`` / ``load_index(path)``: an explicit versioned ``.npz`` file (never pickle).
 
@@ -173,6 +174,20 @@ class HashIndex(ABC):
         positions, distances = self._range(query, max_distance)
         return self._matches(positions, distances)
 
+    def query_many(self, hashes: Sequence[bytes] | npt.ArrayLike, *, max_distance: int) -> list[list[IndexMatch]]:
+        """:meth:`query` for several hashes (e.g. the eight dihedral variants); FAISS scans the codes once."""
+        if not 0 <= max_distance <= HASH_BITS:
+            raise UserInputError(f"max_distance must be in 0..{HASH_BITS}", code="invalid_index_input")
+        queries = as_hash_matrix(hashes)
+        if len(self) == 0:
+            return [[] for _ in range(queries.shape[0])]
+        return [self._matches(p, d) for p, d in self._range_many(queries, max_distance)]
+
+    def _range_many(
+        self, queries: HashMatrix, max_distance: int
+    ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[Any]]]:
+        return [self._range(queries[i : i + 1], max_distance) for i in range(queries.shape[0])]
+
     def knn(self, hash_: bytes, k: int) -> list[IndexMatch]:
         """The ``k`` nearest stored hashes (fewer if the index is smaller), nearest first."""
         if k <= 0:
@@ -314,6 +329,18 @@ class _FaissIndex(HashIndex):
         distances = distances[lims[0] : lims[1]]
         keep = labels >= 0
         return labels[keep], distances[keep]
+
+    def _range_many(
+        self, queries: HashMatrix, max_distance: int
+    ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[Any]]]:
+        lims, distances, labels = self._index.range_search(queries, max_distance + 1)
+        out = []
+        for i in range(queries.shape[0]):
+            lab = labels[lims[i] : lims[i + 1]].astype(np.int64)
+            dist = distances[lims[i] : lims[i + 1]]
+            keep = lab >= 0
+            out.append((lab[keep], dist[keep]))
+        return out
 
     def _knn(self, query: HashMatrix, k: int) -> tuple[npt.NDArray[np.int64], npt.NDArray[Any]]:
         distances, labels = self._index.search(query, k)

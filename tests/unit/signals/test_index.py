@@ -64,6 +64,8 @@ def test_exact_indexes_equal_reference(kind: str, data) -> None:  # type: ignore
             got = index.query(q, max_distance=radius)
             assert got == _reference(hashes, ids, q, radius), (kind, d, radius)
             assert (IndexMatch(d, target_id) in got) == (d <= radius)
+    many = index.query_many([q for q, _t, _d in queries], max_distance=31)
+    assert many == [index.query(q, max_distance=31) for q, _t, _d in queries]
 
 
 def test_bruteforce_and_faiss_agree_on_knn(data) -> None:  # type: ignore[no-untyped-def]
