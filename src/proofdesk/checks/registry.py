@@ -21,6 +21,7 @@ __all__ = ["BUILTIN_CHECKS", "CheckFactory", "available_checks", "build_checks",
 #: Built-in checks in the order they run and are shown.
 BUILTIN_CHECKS: tuple[str, ...] = (
     "proofdesk.checks.provenance:ProvenanceCheck",
+    "proofdesk.checks.metadata:MetadataCheck",
     "proofdesk.checks.pixels:PixelsCheck",
     "proofdesk.checks.reuse:ReuseCheck",
 )

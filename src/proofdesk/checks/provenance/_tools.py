@@ -108,6 +108,16 @@ def decode_user_comment(value: Any) -> str | None:
     return text or None
 
 
+def _repair_utf8(text: str) -> str:
+    """Pillow decodes EXIF ASCII fields as Latin-1; Chinese writers put UTF-8 there (腾讯云 -> 'è\x85¾...')."""
+    if text.isascii():
+        return text
+    try:
+        return text.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return text
+
+
 def exif_strings(tags: Mapping[int, Any]) -> dict[int, str]:
     """The string-valued EXIF fields these readers use, decoded."""
     out: dict[int, str] = {}
@@ -116,7 +126,7 @@ def exif_strings(tags: Mapping[int, Any]) -> dict[int, str]:
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
         if isinstance(value, str) and value.strip("\x00 "):
-            out[tag] = value.replace("\x00", "").strip()
+            out[tag] = _repair_utf8(value.replace("\x00", "").strip())
     comment = decode_user_comment(tags.get(TAG_USER_COMMENT))
     if comment:
         out[TAG_USER_COMMENT] = comment

@@ -47,7 +47,8 @@ _AI_CREDITS: Final = {
     "edited with google ai": "ai_edited",
     "apple image playground": "ai_generated",
 }
-_XMP_START = re.compile(rb"<x:xmpmeta|<rdf:RDF|<\?xpacket", re.IGNORECASE)
+# The first markup we accept as the start of the packet; a DOCTYPE before it is kept so defusedxml sees it.
+_XMP_START = re.compile(rb"<\?xml|<!DOCTYPE|<x:xmpmeta|<rdf:RDF|<\?xpacket", re.IGNORECASE)
 
 
 @dataclass

@@ -135,7 +135,8 @@ def test_valid_non_ai_credentials(name: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "code"), [("c2pa/XCA.jpg", "assertion.dataHash.mismatch"), ("c2pa/E-sig-CA.jpg", "claimSignature.mismatch")]
+    ("name", "code"),
+    [("c2pa/XCA.jpg", "assertion.dataHash.mismatch"), ("c2pa/E-sig-CA.jpg", "claimSignature.mismatch")],
 )
 def test_bytes_changed_after_signing(name: str, code: str) -> None:
     finding = _run(name)
