@@ -236,7 +236,7 @@ class ReferenceIndex:
             rng = np.random.default_rng(seed)
             samples = []
             for row in rows:
-                desc = self.features(row).descriptors
+                desc = self._row_features(row).descriptors
                 if desc.shape[0] > per_ref:
                     desc = desc[np.sort(rng.choice(desc.shape[0], per_ref, replace=False))]
                 samples.append(desc)
@@ -251,14 +251,14 @@ class ReferenceIndex:
             for row in self._pending:
                 # rows are appended in order, so pending rows are exactly the newest ones
                 assert row == len(self._words)
-                self._words.add(vocabulary.words_of(self.features(row).descriptors))
+                self._words.add(vocabulary.words_of(self._row_features(row).descriptors))
         self._pending = []
 
     def _row_words(self, row: int) -> npt.NDArray[np.uint32]:
         assert self._vocabulary is not None
         if not self._records[row].has_features:
             raise UserInputError("cannot retrain a catalogue holding imported signatures", code="invalid_index_input")
-        return self._vocabulary.words_of(self.features(row).descriptors)
+        return self._vocabulary.words_of(self._row_features(row).descriptors)
 
     # -- retrieval -------------------------------------------------------------------------------------------
     def retrieve(
@@ -298,7 +298,7 @@ class ReferenceIndex:
         """``ReferenceCatalogue``: the references most likely to be the source of ``claim``, best first.
 
         Each is a full :class:`Evidence` named by its ref id, loaded lazily from the stored bytes or file;
-        :meth:`features_for` returns its cached features. References whose file has gone or changed are
+        :meth:`features` returns its cached features. References whose file has gone or changed are
         skipped (never a wrong image under a right name).
         """
         out: list[Evidence] = []
@@ -310,17 +310,22 @@ class ReferenceIndex:
                 out.append(evidence)
         return out
 
-    def features_for(self, evidence: Evidence) -> LocalFeatures | None:
-        """Cached features of a reference in this index (matched by sha256), else ``None``."""
-        row = self._by_sha.get(evidence.sha256)
-        return None if row is None else self.features(row)
+    def features(self, reference: Evidence) -> LocalFeatures | None:
+        """Cached features of a reference in this index (matched by sha256), else ``None``.
+
+        The ``reference`` check's ``FeatureSource``: it registers candidates without re-extracting them.
+        """
+        row = self._by_sha.get(reference.sha256)
+        return None if row is None or not self._records[row].has_features else self._row_features(row)
+
+    features_for = features
 
     def ref_id_of(self, evidence: Evidence) -> str | None:
         """The ref id of a reference in this index (by sha256)."""
         row = self._by_sha.get(evidence.sha256)
         return None if row is None else self._records[row].ref_id
 
-    def features(self, row: int) -> LocalFeatures:
+    def _row_features(self, row: int) -> LocalFeatures:
         """Features of reference ``row`` (memory cache, else the folder)."""
         cached = self._features.get(row)
         if cached is not None:
