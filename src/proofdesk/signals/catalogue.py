@@ -71,6 +71,9 @@ PDQ_MATCH: Final = MATCH_DISTANCE
 PDQ_NEAR: Final = 64
 _VARIANTS: Final = 8
 _CACHE: Final = 64
+#: Descriptors of one reference that become visual words (a seeded sample when it has more). Bounds the
+#: inverted file at 100,000 references (postings ~ N x this) and the time a claim's words take to score.
+WORDS_PER_REFERENCE: Final = 1000
 
 
 @dataclass(frozen=True)
@@ -132,8 +135,15 @@ class ReferenceIndex:
     :meth:`open` to load a saved one, :meth:`add` per reference, :meth:`save` to persist.
     """
 
-    def __init__(self, folder: str | Path | None = None, *, hash_index_kind: str | None = None) -> None:
+    def __init__(
+        self,
+        folder: str | Path | None = None,
+        *,
+        hash_index_kind: str | None = None,
+        words_per_reference: int = WORDS_PER_REFERENCE,
+    ) -> None:
         self.folder = Path(folder) if folder is not None else None
+        self.words_per_reference = words_per_reference
         self._kind = hash_index_kind or default_hash_index_kind()
         self._hashes: HashIndex = make_index(self._kind)
         self._records: list[_Record] = []
@@ -195,7 +205,7 @@ class ReferenceIndex:
         self._remember(self._features, row, feats)
         self._remember(self._evidence, row, evidence)
         if self._vocabulary is not None and self._words is not None:
-            self._words.add(self._vocabulary.words_of(feats.descriptors))
+            self._words.add(self._reference_words(row))
         else:
             self._pending.append(row)
         return row
@@ -251,14 +261,22 @@ class ReferenceIndex:
             for row in self._pending:
                 # rows are appended in order, so pending rows are exactly the newest ones
                 assert row == len(self._words)
-                self._words.add(vocabulary.words_of(self._row_features(row).descriptors))
+                self._words.add(self._reference_words(row))
         self._pending = []
 
     def _row_words(self, row: int) -> npt.NDArray[np.uint32]:
-        assert self._vocabulary is not None
         if not self._records[row].has_features:
             raise UserInputError("cannot retrain a catalogue holding imported signatures", code="invalid_index_input")
-        return self._vocabulary.words_of(self._row_features(row).descriptors)
+        return self._reference_words(row)
+
+    def _reference_words(self, row: int) -> npt.NDArray[np.uint32]:
+        """Distinct words of a reference from at most ``words_per_reference`` descriptors (seeded by sha256)."""
+        assert self._vocabulary is not None
+        desc = self._row_features(row).descriptors
+        if desc.shape[0] > self.words_per_reference:
+            rng = np.random.default_rng(int(self._records[row].sha256[:16], 16))
+            desc = desc[np.sort(rng.choice(desc.shape[0], self.words_per_reference, replace=False))]
+        return self._vocabulary.words_of(desc)
 
     # -- retrieval -------------------------------------------------------------------------------------------
     def retrieve(
@@ -409,6 +427,7 @@ class ReferenceIndex:
             "version": FORMAT_VERSION,
             "features_version": FEATURES_VERSION,
             "hash_index": self._hashes.kind,
+            "words_per_reference": self.words_per_reference,
             "hashes_sha256": _file_digest(folder / "hashes.npz"),
             "words_sha256": _file_digest(folder / "words.npz") if words_arrays else None,
             "vocabulary_sha256": self._vocabulary.digest if self._vocabulary is not None else None,
@@ -442,7 +461,11 @@ class ReferenceIndex:
             )
         if _file_digest(root / "hashes.npz") != header.get("hashes_sha256"):
             raise _corrupt(root, "hashes.npz missing or altered")
-        index = cls(root, hash_index_kind=hash_index_kind or str(header.get("hash_index", "")) or None)
+        index = cls(
+            root,
+            hash_index_kind=hash_index_kind or str(header.get("hash_index", "")) or None,
+            words_per_reference=int(header.get("words_per_reference", WORDS_PER_REFERENCE)),
+        )
         try:
             records = [
                 _Record(
