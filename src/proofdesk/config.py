@@ -69,12 +69,14 @@ class Settings(BaseSettings):
     blob_url: str | None = Field(default=None, description="evidence store; default a folder in data_dir")
     job_backend: Literal["local", "dramatiq"] = "local"
     redis_url: str = "redis://localhost:6379/0"
+    dramatiq_namespace: str = Field(default="proofdesk", description="Redis key prefix of the Dramatiq job queue")
     local_workers: int = Field(default=1, ge=0, le=64)
     secret_key: SecretStr | None = Field(
         default=None, description="key for encrypting personal data at rest (Fernet, urlsafe base64, 32 bytes)"
     )
     environment: Literal["development", "test", "production"] = "development"
     merchant_response_hours: float = Field(default=48.0, gt=0)
+    policy_file: Path | None = Field(default=None, description="routing policy TOML; default: the built-in one")
     evidence: EvidenceLimits = Field(default_factory=EvidenceLimits)
     verdict: VerdictPolicy = Field(default_factory=VerdictPolicy)
     checks: dict[str, dict[str, Any]] = Field(

@@ -12,6 +12,8 @@ import importlib
 MODEL_MODULES: tuple[str, ...] = (
     "proofdesk.audit._models",
     "proofdesk.security._models",
+    "proofdesk.cases.models",
+    "proofdesk.jobs._models",
 )
 
 

@@ -1,0 +1,49 @@
+"""What the case services share: settings, sessions, blob store, cipher, job dispatcher, policy, hooks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from proofdesk.checks.base import HashBank
+from proofdesk.config import Settings
+from proofdesk.db import session_scope
+from proofdesk.jobs import JobDispatcher
+from proofdesk.policy import Policy
+from proofdesk.security import PersonalDataCipher
+from proofdesk.store import BlobStore
+
+
+@dataclass
+class CaseDeps:
+    """Dependencies of :class:`~proofdesk.cases.CatalogService` and :class:`~proofdesk.cases.CaseService`."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    store: BlobStore
+    cipher: PersonalDataCipher
+    dispatcher: JobDispatcher
+    policy: Policy
+    #: Reuse banks (engineer D2's ``proofdesk.banks``) as the checks' HashBank, built per claim; optional.
+    hash_bank_for: Callable[[Session, str], HashBank | None] | None = None
+    #: Buyer standing for the policy ("good", "new", "unknown", "poor") and its explanation; optional.
+    standing_for: Callable[[Session, str, str], tuple[str, str]] | None = None
+    #: Called in the transaction of every final outcome: (session, case_id, outcome) for credit and banks.
+    outcome_hooks: list[Callable[[Session, str, str], None]] = field(default_factory=list)
+    #: Called after a buyer photo is stored: (session, case_id, evidence_id, evidence) for the reuse banks.
+    photo_hooks: list[Callable[[Session, str, str, Any], None]] = field(default_factory=list)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """One unit of work."""
+        with session_scope(self.sessions) as session:
+            yield session
+
+    def dispatch(self, job_ids: Sequence[str]) -> None:
+        """Send committed jobs to the workers (after the commit, never inside it)."""
+        if job_ids:
+            self.dispatcher.dispatch(list(job_ids))
