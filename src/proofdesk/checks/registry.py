@@ -20,6 +20,7 @@ __all__ = ["BUILTIN_CHECKS", "CheckFactory", "available_checks", "build_checks",
 
 #: Built-in checks in the order they run and are shown.
 BUILTIN_CHECKS: tuple[str, ...] = (
+    "proofdesk.checks.reference:ReferenceCheck",
     "proofdesk.checks.provenance:ProvenanceCheck",
     "proofdesk.checks.metadata:MetadataCheck",
     "proofdesk.checks.pixels:PixelsCheck",

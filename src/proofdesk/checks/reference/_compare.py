@@ -1,0 +1,344 @@
+"""Comparison: where does the claim differ from the registered reference (step 2 of the check)?
+
+The reference is warped into the claim's working frame, then made to look like the claim *globally*, so
+that what a phone or a filter does to a whole photo is not counted as an edit:
+
+1. anti-aliasing: the reference is shrunk with area averaging before a downscaling warp;
+2. colour: a robust per-channel polynomial of the three channels (brightness, contrast, gamma, saturation,
+   tint, sepia-like filters) plus a smooth spatial term (vignette), fitted by least squares on the overlap
+   and refitted on the best-agreeing 60% of pixels so that the edited area does not bend the fit;
+3. blur: the sharper of the two images is blurred by the Gaussian that best matches the other (blur,
+   resampling, JPEG smoothing, heavy noise).
+
+Then two per-pixel cues, each normalised by the residual level measured on this very pair (so JPEG q40
+blocking or sensor noise raises the bar instead of firing everywhere):
+
+* ``colour``: smoothed absolute colour difference (catches flat stains, colour blotches, content pasted on
+  the white studio background where there is no texture to compare);
+* ``structure``: the contrast-structure term of SSIM in a Gaussian window (catches drawn cracks, tears,
+  removed objects, text; invariant to any local affine intensity change).
+
+Their maximum, divided by the threshold, is the heat map (1.0 = at threshold). Only pixels covered by the
+warped reference count: app chrome, borders and a new scene *outside* the reference are not compared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Comparison", "compare"]
+
+F32 = npt.NDArray[np.float32]
+F64 = npt.NDArray[np.float64]
+U8 = npt.NDArray[np.uint8]
+Bool = npt.NDArray[np.bool_]
+
+_BLUR_STEPS = (0.0, 0.7, 1.2, 2.0, 3.0, 4.5)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """Per-pixel comparison of the claim with the warped reference, in claim working pixels."""
+
+    #: Where the warped reference covers the claim (the only pixels compared).
+    overlap: Bool
+    #: Heat: max of the normalised cues; 1.0 = at the edit threshold. 0 outside the overlap.
+    heat: F32
+    #: Binary edit mask after morphology and the size filter.
+    edited: Bool
+    #: Fraction of the overlap's *textured* reference pixels whose structure agrees with the claim, at the
+    #: working scale (``fine``) and at 1/4 scale (``coarse``). Derived copies agree at both; another photo
+    #: of the same product agrees at neither; a whole-image regeneration keeps the coarse layout only.
+    agreement_fine: float
+    agreement_coarse: float
+    textured_fraction: float
+    colour_fit_rms: float
+    blur_sigma: float  # > 0: reference blurred to match the claim; < 0: claim blurred to match the reference
+    noise_level: float
+
+
+def _warp(ref: U8, h: F64, size: tuple[int, int]) -> tuple[F32, Bool, F64]:
+    """Warp ``ref`` into a frame of ``size`` (w, h); shrink it first if the warp downscales."""
+    jac_scale = float(np.sqrt(abs(np.linalg.det(h[:2, :2] / h[2, 2]))))
+    if jac_scale < 0.7:
+        f = max(jac_scale, 0.05)
+        small = np.asarray(cv2.resize(ref, None, fx=f, fy=f, interpolation=cv2.INTER_AREA), dtype=np.uint8)
+        sx = small.shape[1] / ref.shape[1]
+        sy = small.shape[0] / ref.shape[0]
+        h = h @ np.diag([1.0 / sx, 1.0 / sy, 1.0])
+        ref = small
+    warped = cv2.warpPerspective(
+        ref.astype(np.float32), h, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE
+    )
+    ones = np.ones(ref.shape[:2], dtype=np.float32)
+    cover = cv2.warpPerspective(ones, h, size, flags=cv2.INTER_LINEAR, borderValue=0.0)
+    # Drop a thin band along the reference's border: interpolation there mixes in the replicated edge.
+    # The band is ~1% of the frame: homography error grows towards the reference's border, far from the
+    # inliers, and a border edit narrower than that is below the 0.3% edit size anyway.
+    band = max(5, 2 * round(0.005 * max(size)) + 1)
+    overlap = cv2.erode((cover > 0.999).astype(np.uint8), np.ones((band, band), np.uint8)) > 0
+    return np.asarray(warped, dtype=np.float32), overlap, h
+
+
+def _colour_terms(rgb: F32) -> F32:
+    """Colour-transfer regressors of an (N, 3) array: 1, r, g, b, r², g², b², rg, rb, gb."""
+    c = rgb / 255.0
+    r, g, b = c[:, 0], c[:, 1], c[:, 2]
+    return np.stack([np.ones_like(r), r, g, b, r * r, g * g, b * b, r * g, r * b, g * b], axis=1)
+
+
+def _spatial_terms(xy: F32) -> F32:
+    """Smooth spatial regressors (vignette, gradient filters): x, y, x², y², xy on [0, 1] coordinates."""
+    x, y = xy[:, 0], xy[:, 1]
+    return np.stack([x, y, x * x, y * y, x * y], axis=1)
+
+
+def _fit_colour(warped: F32, claim: F32, overlap: Bool, anchor: Bool, rng: np.random.Generator) -> tuple[F32, float]:
+    """Robust global colour transfer reference -> claim; returns (fitted warped reference, rms).
+
+    Seeded on the *anchor* pixels (around the registration inliers: content the two images share for
+    certain), then refitted on every overlap pixel that agrees with the seed fit. This stays right even when
+    most of the overlap was replaced (a product pasted into another scene), where a plain trimmed fit on
+    the whole overlap would model the new scene instead.
+    """
+    hgt, wid = overlap.shape
+    pool = anchor if int(anchor.sum()) >= 200 else overlap
+    ay, ax = np.nonzero(pool)
+    oy, ox = np.nonzero(overlap)
+    if len(ay) < 50:
+        return warped, 0.0
+    ta = rng.choice(len(ay), size=min(len(ay), 8000), replace=False)
+    to = rng.choice(len(oy), size=min(len(oy), 24000), replace=False)
+    ay, ax, oy, ox = ay[ta], ax[ta], oy[to], ox[to]
+    a_col = _colour_terms(warped[ay, ax])
+    coef, *_ = np.linalg.lstsq(a_col, claim[ay, ax], rcond=None)
+    rms_seed = float(np.sqrt(np.mean((a_col @ coef - claim[ay, ax]) ** 2)))
+    ys = np.concatenate([ay, oy])
+    xs = np.concatenate([ax, ox])
+    xy = np.stack([xs / wid, ys / hgt], axis=1).astype(np.float32)
+    design = np.concatenate([_colour_terms(warped[ys, xs]), _spatial_terms(xy)], axis=1)
+    target = claim[ys, xs]
+    pred = design[:, :10] @ coef
+    full = np.zeros((design.shape[1], 3), dtype=np.float32)
+    keep = np.abs(pred - target).max(axis=1) <= max(12.0, 3.0 * rms_seed)
+    keep[: len(ay)] = True
+    rms = rms_seed
+    for _ in range(2):
+        if int(keep.sum()) < 50:
+            break
+        full, *_ = np.linalg.lstsq(design[keep], target[keep], rcond=None)
+        resid = np.abs(design @ full - target).max(axis=1)
+        rms = float(np.sqrt(np.mean(resid[keep] ** 2)))
+        keep = resid <= max(12.0, 3.0 * rms)
+    # Apply: colour polynomial per pixel + smooth spatial field, as one matrix product per row band.
+    out = np.empty_like(warped)
+    band = max(1, 262144 // wid)
+    xs_all = np.arange(wid, dtype=np.float32) / wid
+    for y0 in range(0, hgt, band):
+        y1 = min(hgt, y0 + band)
+        gx, gy = np.meshgrid(xs_all, np.arange(y0, y1, dtype=np.float32) / hgt)
+        xy_band = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        terms = np.concatenate([_colour_terms(warped[y0:y1].reshape(-1, 3)), _spatial_terms(xy_band)], axis=1)
+        out[y0:y1] = (terms @ full).reshape(y1 - y0, wid, 3)
+    return np.clip(out, 0.0, 255.0).astype(np.float32), rms
+
+
+def _gray(rgb: F32) -> F32:
+    return np.asarray(rgb @ np.array([0.299, 0.587, 0.114], dtype=np.float32), dtype=np.float32)
+
+
+def _blur(img: F32, sigma: float) -> F32:
+    if sigma <= 0:
+        return img
+    return np.asarray(cv2.GaussianBlur(img, (0, 0), sigma), dtype=np.float32)
+
+
+def _patches(img: F32, centres: npt.NDArray[np.int64], half: int) -> F32:
+    """Square patches (2*half+1) around ``centres`` (K, 2) x/y, stacked vertically into one strip."""
+    size = 2 * half + 1
+    out = np.empty((len(centres) * size, size), dtype=np.float32)
+    for i, (x, y) in enumerate(centres):
+        out[i * size : (i + 1) * size] = img[y - half : y + half + 1, x - half : x + half + 1]
+    return out
+
+
+def _match_blur(ref_gray: F32, claim_gray: F32, points: F32) -> float:
+    """Signed Gaussian sigma that best equalises sharpness (> 0 blur reference, < 0 blur claim).
+
+    Measured on patches around the registration inliers (textured, shared content), so flat studio
+    background and edited areas do not vote. Each patch is blurred as part of one strip; only its centre,
+    farther than 3 sigma from the neighbouring patches, is scored.
+    """
+    half, inner = 24, 8
+    hgt, wid = ref_gray.shape
+    pts = np.rint(points).astype(np.int64)
+    ok = (pts[:, 0] >= half) & (pts[:, 0] < wid - half) & (pts[:, 1] >= half) & (pts[:, 1] < hgt - half)
+    pts = pts[ok][:: max(1, int(ok.sum()) // 150)]
+    if len(pts) < 5:
+        return 0.0
+    strip_r, strip_c = _patches(ref_gray, pts, half), _patches(claim_gray, pts, half)
+    size = 2 * half + 1
+    centre = np.zeros((size, size), dtype=bool)
+    centre[half - inner : half + inner + 1, half - inner : half + inner + 1] = True
+    score_rows = np.tile(centre, (len(pts), 1))
+    best, best_err = 0.0, np.inf
+    for sigma in _BLUR_STEPS:
+        for sign in (1.0, -1.0) if sigma > 0 else (1.0,):
+            r = _blur(strip_r, sigma) if sign > 0 else strip_r
+            c = _blur(strip_c, sigma) if sign < 0 else strip_c
+            err = float(np.mean((r - c)[score_rows] ** 2))
+            # Prefer no blur unless it clearly helps: blurring both always lowers the error a little.
+            if err < best_err * 0.97:
+                best, best_err = sign * sigma, err
+    return best
+
+
+def _ssim_structure(a: F32, b: F32, window: float, c: float) -> tuple[F32, F32, F32]:
+    """SSIM contrast-structure term ``(2 cov + C) / (var_a + var_b + C)`` and both local variances."""
+    mu_a = _blur(a, window)
+    mu_b = _blur(b, window)
+    var_a = np.maximum(_blur(a * a, window) - mu_a * mu_a, 0.0)
+    var_b = np.maximum(_blur(b * b, window) - mu_b * mu_b, 0.0)
+    cov = _blur(a * b, window) - mu_a * mu_b
+    s = (2.0 * cov + c) / (var_a + var_b + c)
+    return np.asarray(s, dtype=np.float32), var_a, var_b
+
+
+def _agreement(s: F32, var_ref: F32, overlap: Bool, *, min_var: float, agree_at: float) -> tuple[float, float]:
+    textured = overlap & (var_ref > min_var)
+    n = int(textured.sum())
+    if n == 0:
+        return 0.0, 0.0
+    return float((s[textured] > agree_at).sum()) / n, n / max(1, int(overlap.sum()))
+
+
+def _illumination(resid: F32, overlap: Bool, *, cell: int = 16, cap: float = 20.0) -> F32:
+    """Smooth, low-amplitude residual (glare, uneven light on a photographed screen) to discount.
+
+    A 5x5 median over 16 px cells (an 80 px window at the working size) keeps what varies slowly and
+    ignores local edits smaller than the window; the cap keeps a large stain or a pasted scene from being
+    explained away as "lighting" (only up to ``cap`` levels are absorbed).
+    """
+    hgt, wid = overlap.shape
+    small = (max(1, wid // cell), max(1, hgt // cell))
+    weight = cv2.resize(overlap.astype(np.float32), small, interpolation=cv2.INTER_AREA)
+    masked = np.where(overlap[..., None], resid, 0.0).astype(np.float32)
+    mean = np.asarray(cv2.resize(masked, small, interpolation=cv2.INTER_AREA), np.float32)
+    low: F32 = np.where(weight[..., None] > 0.5, mean / np.maximum(weight, 1e-3)[..., None], 0.0).astype(np.float32)
+    if min(small) >= 5:
+        low = np.asarray(cv2.medianBlur(low, 5), np.float32)
+    low = np.clip(low, -cap, cap)
+    return np.asarray(cv2.resize(low, (wid, hgt), interpolation=cv2.INTER_LINEAR), dtype=np.float32)
+
+
+def _anchor(points: F32, overlap: Bool) -> Bool:
+    """Pixels near the registration inliers: content the claim certainly shares with the reference."""
+    hgt, wid = overlap.shape
+    radius = max(6, round(0.015 * max(hgt, wid)))
+    canvas = np.zeros((hgt, wid), dtype=np.uint8)
+    for x, y in np.rint(points).astype(np.int64):
+        cv2.circle(canvas, (int(x), int(y)), radius, 1, -1)
+    return (canvas > 0) & overlap
+
+
+def _robust_spread(values: F32) -> tuple[float, float]:
+    if len(values) == 0:
+        return 0.0, 0.0
+    med = float(np.median(values))
+    return med, float(np.median(np.abs(values - med))) * 1.4826
+
+
+def compare(
+    claim: U8,
+    reference: U8,
+    homography: F64,
+    claim_points: F32,
+    *,
+    colour_k: float = 6.0,
+    colour_floor: float = 14.0,
+    structure_threshold: float = 0.35,
+    min_region_fraction: float = 0.0004,
+    seed: int = 0,
+) -> Comparison:
+    """Compare the claim working image with the reference warped by ``homography`` (claim <- reference).
+
+    ``claim_points`` are the registration inliers in claim working pixels. ``colour_k``/``colour_floor``:
+    the colour cue fires above ``max(floor, median + k * 1.4826 MAD)`` of the smoothed residual measured
+    around the inliers. ``structure_threshold``: the structure cue fires where SSIM's structure term falls
+    below it. ``min_region_fraction``: connected edit regions smaller than this fraction of the overlap are
+    dropped (registration or compression noise, well below the 0.3% edit size).
+    """
+    rng = np.random.default_rng(seed)
+    hgt, wid = claim.shape[:2]
+    warped, overlap, _ = _warp(reference, homography, (wid, hgt))
+    anchor = _anchor(claim_points, overlap)
+    claim_f = claim.astype(np.float32)
+    fitted, rms = _fit_colour(warped, claim_f, overlap, anchor, rng)
+
+    ref_gray, claim_gray = _gray(fitted), _gray(claim_f)
+    blur_sigma = _match_blur(ref_gray, claim_gray, claim_points)
+    if blur_sigma > 0:
+        fitted = _blur(fitted, blur_sigma)
+        ref_gray = _gray(fitted)
+    elif blur_sigma < 0:
+        claim_f = _blur(claim_f, -blur_sigma)
+        claim_gray = _gray(claim_f)
+
+    if not overlap.any():
+        empty = np.zeros((hgt, wid), dtype=bool)
+        return Comparison(overlap, np.zeros((hgt, wid), np.float32), empty, 0.0, 0.0, 0.0, rms, blur_sigma, 0.0)
+    stats_at = anchor if int(anchor.sum()) >= 200 else overlap
+    # Colour cue: smoothed per-pixel colour distance, normalised by this pair's residual around the inliers.
+    # The claim is compared with the 3x3 min/max envelope of the reference, so the sub-pixel registration
+    # error along strong edges (a dark garment on white) is not a difference; a stain or a crack leaves
+    # the envelope.
+    ref_s, claim_s = _blur(fitted, 1.5), _blur(claim_f, 1.5)
+    claim_s = claim_s - _illumination(claim_s - ref_s, overlap)
+    box = np.ones((3, 3), np.uint8)
+    over = np.maximum(claim_s - cv2.dilate(ref_s, box), 0.0) + np.maximum(cv2.erode(ref_s, box) - claim_s, 0.0)
+    diff = np.sqrt((over**2).sum(axis=2))
+    med, spread = _robust_spread(diff[stats_at])
+    colour_t = max(colour_floor, med + colour_k * spread)
+
+    # Structure cue. C is tied to the residual noise so that noise on a flat background cannot look like
+    # structure; the unsmoothed residual around the inliers estimates it (JPEG, sensor noise, resampling).
+    _, noise = _robust_spread((ref_gray - claim_gray)[stats_at])
+    c = max(25.0, 6.0 * noise * noise)
+    s, var_ref, _ = _ssim_structure(ref_gray, claim_gray, 2.0, c)
+    structure_heat = (1.0 - s) / (1.0 - structure_threshold)
+    heat = np.maximum(diff / colour_t, structure_heat).astype(np.float32)
+    heat[~overlap] = 0.0
+
+    raw = (heat > 1.0) & overlap
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
+    opened = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_OPEN, kernel)
+    closed = cv2.morphologyEx(opened, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+    min_area = max(12, int(min_region_fraction * int(overlap.sum())))
+    keep_ids = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area]
+    edited = np.isin(labels, keep_ids) & overlap if keep_ids else np.zeros((hgt, wid), dtype=bool)
+
+    min_var = max(20.0, 4.0 * noise * noise)
+    agree_fine, textured = _agreement(s, var_ref, overlap, min_var=min_var, agree_at=0.6)
+    # Coarse: 1/4 scale, where resampling, JPEG and noise no longer matter but the layout does.
+    small = (max(8, wid // 4), max(8, hgt // 4))
+    rg = np.asarray(cv2.resize(ref_gray, small, interpolation=cv2.INTER_AREA), np.float32)
+    cg = np.asarray(cv2.resize(claim_gray, small, interpolation=cv2.INTER_AREA), np.float32)
+    ov = cv2.resize(overlap.astype(np.uint8), small, interpolation=cv2.INTER_NEAREST) > 0
+    s_c, var_c, _ = _ssim_structure(rg, cg, 1.5, c)
+    agree_coarse, _ = _agreement(s_c, var_c, ov, min_var=min_var, agree_at=0.6)
+    return Comparison(
+        overlap=overlap,
+        heat=heat,
+        edited=edited,
+        agreement_fine=agree_fine,
+        agreement_coarse=agree_coarse,
+        textured_fraction=textured,
+        colour_fit_rms=rms,
+        blur_sigma=blur_sigma,
+        noise_level=noise,
+    )

@@ -1,0 +1,393 @@
+"""The ``reference`` check: is the claim photo made from one of the merchant's own images, and where was it changed?
+
+Where it sits: one of the checks ``proofdesk.verify`` runs on every claim image. It reads the references
+from :class:`~proofdesk.checks.base.CheckContext` (``references``: the order's images; ``catalogue``: a
+merchant's indexed catalogue, asked for its best candidates) and returns one :class:`Finding`.
+
+Flow for one claim (README.md in this folder explains each step and its thresholds):
+
+1. SIFT features of the claim at a working resolution (``proofdesk.signals.features``); references'
+   features come from the catalogue's store or this check's cache, so each reference is read once.
+2. Candidates ranked by ratio-test matches; the best few registered (``_register``: MAGSAC homography).
+3. The best registration compared pixel by pixel (``_compare``); if it is not a copy, the mirrored claim
+   is tried too.
+4. Decision: derived (layout and texture agree on the reference's textured pixels) or not; edited if the
+   changed regions cover enough of the compared area; labels and scores as in DESIGN.md §4.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from proofdesk.checks.base import CheckContext, Finding, Region
+from proofdesk.checks.reference._compare import Comparison, compare
+from proofdesk.checks.reference._register import Registration, describe_transform, register, to_full
+from proofdesk.errors import InvalidSettings
+from proofdesk.evidence import Evidence
+from proofdesk.signals.features import LocalFeatures, extract_features, extract_features_array, ratio_matches
+
+__all__ = ["FeatureSource", "ReferenceCheck", "ReferenceConfig"]
+
+Label = str  # derived_and_edited | derived_unedited | same_item | unrelated | no_reference
+
+
+class ReferenceConfig(BaseModel):
+    """Settings of the reference check. Defaults and where they come from: README.md, "Thresholds"."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_side: int = Field(default=1024, ge=256, le=4096, description="working resolution (long side, px)")
+    max_features: int = Field(default=2000, ge=100, le=10000)
+    max_candidates: int = Field(default=5, ge=1, le=50, description="references registered per claim")
+    ratio: float = Field(default=0.8, gt=0.0, lt=1.0, description="Lowe ratio test")
+    min_inliers: int = Field(default=12, ge=6, description="homography inliers to consider a registration")
+    derived_coarse: float = Field(default=0.75, ge=0.0, le=1.0, description="layout agreement for 'derived'")
+    derived_fine: float = Field(default=0.5, ge=0.0, le=1.0, description="texture agreement for 'derived'")
+    regenerated_fine: float = Field(
+        default=0.85, ge=0.0, le=1.0, description="below this texture agreement a derived copy was redrawn"
+    )
+    edited_fraction: float = Field(
+        default=0.0015, ge=0.0, le=1.0, description="changed share of the compared area that makes an edit"
+    )
+    colour_k: float = Field(default=6.0, gt=0.0)
+    colour_floor: float = Field(default=14.0, ge=0.0)
+    structure_threshold: float = Field(default=0.35, ge=-1.0, lt=1.0)
+    min_region_fraction: float = Field(default=0.0004, ge=0.0, lt=1.0)
+    same_item_matches: int = Field(default=12, ge=1, description="ratio matches that suggest the same product")
+    score_edited: float = Field(default=0.98, ge=0.0, le=1.0)
+    score_edited_weak: float = Field(default=0.9, ge=0.0, le=1.0, description="regenerated, or few inliers")
+    score_unedited: float = Field(default=0.55, ge=0.0, le=1.0)
+    cache_size: int = Field(default=512, ge=0, description="reference feature sets kept in memory")
+
+
+@runtime_checkable
+class FeatureSource(Protocol):
+    """A catalogue that stores reference features (so the check need not decode references again)."""
+
+    def features(self, reference: Evidence) -> LocalFeatures | None:
+        """Stored features of ``reference`` extracted with ``proofdesk.signals.features``, or None."""
+        ...
+
+
+@dataclass(frozen=True)
+class _Attempt:
+    reference: Evidence
+    features: LocalFeatures
+    registration: Registration
+    comparison: Comparison
+    derived: bool
+
+
+_VERTICAL = ("upper", "middle", "lower")
+_HORIZONTAL = ("left", "centre", "right")
+
+
+def _where(cx: float, cy: float) -> str:
+    """A 3x3-grid name for a point given as fractions of the claim's width and height."""
+    v = _VERTICAL[min(2, int(cy * 3))]
+    h = _HORIZONTAL[min(2, int(cx * 3))]
+    return "centre" if (v, h) == ("middle", "centre") else f"{v} {h}"
+
+
+class ReferenceCheck:
+    """Claim vs the merchant's references: derived (edited or not), same item, unrelated."""
+
+    name: ClassVar[str] = "reference"
+    version: ClassVar[str] = "1"
+
+    def __init__(self, config: ReferenceConfig | None = None) -> None:
+        self.config = config or ReferenceConfig()
+        self._cache: OrderedDict[tuple[str, int, int], LocalFeatures] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> ReferenceCheck:
+        """Build from ``Settings.checks["reference"]``; unknown or out-of-range keys are an error."""
+        try:
+            return cls(ReferenceConfig.model_validate(dict(config)))
+        except ValidationError as exc:
+            raise InvalidSettings(f"checks.reference: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
+
+    # ------------------------------------------------------------------ features
+
+    def reference_features(self, reference: Evidence, context: CheckContext | None = None) -> LocalFeatures:
+        """Features of a reference: from the catalogue's store, this check's cache, or extracted now."""
+        if context is not None and isinstance(context.catalogue, FeatureSource):
+            stored = context.catalogue.features(reference)
+            if stored is not None and len(stored) > 0:
+                return stored
+        key = (reference.sha256, self.config.max_side, self.config.max_features)
+        with self._lock:
+            hit = self._cache.get(key)
+            if hit is not None:
+                self._cache.move_to_end(key)
+                return hit
+        feats = extract_features(reference, max_side=self.config.max_side, max_features=self.config.max_features)
+        if self.config.cache_size > 0:
+            with self._lock:
+                self._cache[key] = feats
+                while len(self._cache) > self.config.cache_size:
+                    self._cache.popitem(last=False)
+        return feats
+
+    @staticmethod
+    def _working(evidence: Evidence, features: LocalFeatures) -> npt.NDArray[np.uint8]:
+        """The evidence at exactly the features' working size."""
+        img = evidence.reduced(max(features.width, features.height))
+        if (img.shape[1], img.shape[0]) != (features.width, features.height):
+            img = np.asarray(
+                cv2.resize(img, (features.width, features.height), interpolation=cv2.INTER_AREA), dtype=np.uint8
+            )
+        return img
+
+    # ------------------------------------------------------------------ run
+
+    def _candidates(self, claim: Evidence, context: CheckContext) -> list[Evidence]:
+        refs: list[Evidence] = list(context.references)
+        if context.catalogue is not None:
+            refs += list(context.catalogue.candidates(claim, limit=self.config.max_candidates))
+        seen: set[str] = set()
+        unique = []
+        for ref in refs:
+            if ref.sha256 not in seen:
+                seen.add(ref.sha256)
+                unique.append(ref)
+        return unique
+
+    def _attempt(
+        self,
+        claim_img: npt.NDArray[np.uint8],
+        claim_feats: LocalFeatures,
+        mirrored: LocalFeatures | None,
+        ref: Evidence,
+        ref_feats: LocalFeatures,
+    ) -> _Attempt | None:
+        cfg = self.config
+        reg = register(
+            claim_feats, ref_feats, claim_mirrored=mirrored, skip_direct=mirrored is not None, ratio=cfg.ratio
+        )
+        if reg is None or reg.inliers < cfg.min_inliers:
+            return None
+        ref_img = self._working(ref, ref_feats)
+        comp = compare(
+            claim_img,
+            ref_img,
+            reg.homography,
+            reg.claim_points,
+            colour_k=cfg.colour_k,
+            colour_floor=cfg.colour_floor,
+            structure_threshold=cfg.structure_threshold,
+            min_region_fraction=cfg.min_region_fraction,
+        )
+        derived = comp.agreement_coarse >= cfg.derived_coarse and comp.agreement_fine >= cfg.derived_fine
+        return _Attempt(ref, ref_feats, reg, comp, derived)
+
+    def run(self, claim: Evidence, context: CheckContext) -> Finding:
+        """Compare ``claim`` with the references in ``context`` and return one explained finding."""
+        cfg = self.config
+        thresholds: dict[str, float | int] = {
+            "min_inliers": cfg.min_inliers,
+            "derived_coarse": cfg.derived_coarse,
+            "derived_fine": cfg.derived_fine,
+            "regenerated_fine": cfg.regenerated_fine,
+            "edited_fraction": cfg.edited_fraction,
+        }
+        references = self._candidates(claim, context)
+        if not references:
+            return Finding(
+                self.name, self.version, "no_reference", 0.0,
+                "No reference images were given: the claim could not be compared with the merchant's photos.",
+                thresholds=thresholds,
+            )  # fmt: skip
+        claim_feats = extract_features(claim, max_side=cfg.max_side, max_features=cfg.max_features)
+        claim_img = self._working(claim, claim_feats)
+        ref_feats = [self.reference_features(r, context) for r in references]
+        # Rank by ratio-test matches (cheap), register only the best few (MAGSAC + comparison cost more).
+        counts = [len(ratio_matches(claim_feats, f, ratio=cfg.ratio)) for f in ref_feats]
+        order = sorted(range(len(references)), key=lambda i: -counts[i])[: cfg.max_candidates]
+
+        attempts: list[_Attempt] = []
+        for i in order:
+            att = self._attempt(claim_img, claim_feats, None, references[i], ref_feats[i])
+            if att is not None:
+                attempts.append(att)
+            if att is not None and att.derived:
+                break
+        if not any(a.derived for a in attempts):
+            # A mirrored copy registers only against the flipped claim; extract it only when needed.
+            flipped = np.ascontiguousarray(claim_img[:, ::-1])
+            mirrored = extract_features_array(
+                flipped, full_size=(claim.width, claim.height), max_features=cfg.max_features
+            )
+            for i in order:
+                att = self._attempt(claim_img, claim_feats, mirrored, references[i], ref_feats[i])
+                if att is not None:
+                    attempts.append(att)
+                    if att.derived:
+                        break
+        best_count = max(counts) if counts else 0
+        derived = [a for a in attempts if a.derived]
+        if derived:
+            best = max(derived, key=lambda a: a.registration.inliers)
+            return self._derived_finding(claim, claim_feats, best, thresholds, len(references))
+        return self._not_derived_finding(attempts, references, counts, best_count, thresholds)
+
+    # ------------------------------------------------------------------ findings
+
+    def _regions(self, claim: Evidence, comp: Comparison) -> tuple[list[Region], npt.NDArray[np.uint8], list[str]]:
+        work_h, work_w = comp.edited.shape
+        n, labels, stats, centroids = cv2.connectedComponentsWithStats(comp.edited.astype(np.uint8), connectivity=8)
+        sx, sy = claim.width / work_w, claim.height / work_h
+        regions: list[tuple[int, Region, str]] = []
+        for i in range(1, n):
+            x, y, w, h, area = (int(v) for v in stats[i])
+            heat = float(comp.heat[labels == i].mean())
+            where = _where(centroids[i][0] / work_w, centroids[i][1] / work_h)
+            x0, y0 = int(np.floor(x * sx)), int(np.floor(y * sy))
+            x1, y1 = min(claim.width, int(np.ceil((x + w) * sx))), min(claim.height, int(np.ceil((y + h) * sy)))
+            region = Region(x0, y0, x1 - x0, y1 - y0, min(1.0, 0.5 + 0.25 * heat), cue=f"changed ({where})")
+            regions.append((area, region, where))
+        regions.sort(key=lambda t: -t[0])
+        full = cv2.resize(
+            comp.edited.astype(np.uint8) * 255, (claim.width, claim.height), interpolation=cv2.INTER_LINEAR
+        )
+        mask = np.where(full >= 128, 255, 0).astype(np.uint8)
+        places: list[str] = []
+        for _, _, where in regions:
+            if where not in places:
+                places.append(where)
+        return [r for _, r, _ in regions], mask, places
+
+    def _derived_finding(
+        self,
+        claim: Evidence,
+        claim_feats: LocalFeatures,
+        att: _Attempt,
+        thresholds: dict[str, float | int],
+        n_refs: int,
+    ) -> Finding:
+        cfg = self.config
+        reg, comp = att.registration, att.comparison
+        h_full = to_full(reg.homography, claim_feats, att.features)
+        transform = describe_transform(h_full, (att.reference.width, att.reference.height), (claim.width, claim.height))
+        overlap_px = int(comp.overlap.sum())
+        edited_px = int(comp.edited.sum())
+        edited_of_overlap = edited_px / overlap_px if overlap_px else 0.0
+        edited_of_claim = edited_px / float(comp.edited.size)
+        regenerated = comp.agreement_fine < cfg.regenerated_fine
+        regions, mask, places = self._regions(claim, comp)
+        edited = edited_of_overlap >= cfg.edited_fraction or regenerated
+        words = transform.words()
+        how = f" ({', '.join(words)})" if words else ""
+        measurements: dict[str, float | int | bool | str | None] = {
+            "inliers": reg.inliers,
+            "matches": reg.matches,
+            "inlier_ratio": round(reg.inlier_ratio, 4),
+            "coverage": round(transform.claim_covered, 4),
+            "reference_shown": round(transform.reference_shown, 4),
+            "edited_fraction": round(edited_of_claim, 5),
+            "edited_fraction_of_overlap": round(edited_of_overlap, 5),
+            "agreement_coarse": round(comp.agreement_coarse, 4),
+            "agreement_fine": round(comp.agreement_fine, 4),
+            "textured_fraction": round(comp.textured_fraction, 4),
+            "colour_fit_rms": round(comp.colour_fit_rms, 2),
+            "blur_sigma": round(comp.blur_sigma, 2),
+            "noise_level": round(comp.noise_level, 2),
+            "references_checked": n_refs,
+        }
+        details = {
+            "transform": {
+                "scale": round(transform.scale, 4),
+                "rotation_deg": round(transform.rotation_deg, 2),
+                "mirrored": transform.mirrored,
+                "perspective": round(transform.perspective, 4),
+                "reference_shown": round(transform.reference_shown, 4),
+                "claim_covered": round(transform.claim_covered, 4),
+                "homography": [[round(float(v), 6) for v in row] for row in h_full],
+            }
+        }
+        heatmap = np.clip(comp.heat / 2.0, 0.0, 1.0).astype(np.float32)
+        if not edited:
+            summary = (
+                f"Claim photo is {att.reference.name}{how} with no local change: it shows the merchant's own "
+                f"photo, not a photo of the delivered item"
+            )
+            return Finding(
+                self.name, self.version, "derived_unedited", cfg.score_unedited, summary,
+                reference=att.reference.name, measurements=measurements, thresholds=thresholds,
+                details=details, mask=np.zeros((claim.height, claim.width), np.uint8), heatmap=heatmap,
+            )  # fmt: skip
+        weak = regenerated or reg.inliers < 2 * cfg.min_inliers
+        score = cfg.score_edited_weak if weak else cfg.score_edited
+        where = ", ".join(places[:3]) if places else "throughout"
+        if regenerated and edited_of_overlap < cfg.edited_fraction:
+            summary = (
+                f"Claim photo follows the layout of {att.reference.name}{how} but its texture was redrawn "
+                f"everywhere (texture agreement {comp.agreement_fine:.2f} < {cfg.regenerated_fine:.2f}): "
+                f"regenerated by an image editor"
+            )
+        elif transform.claim_covered < 0.9 and edited_of_overlap > 0.3:
+            summary = (
+                f"Claim photo contains a piece of {att.reference.name}{how}; {edited_of_overlap:.0%} of the "
+                f"reference's area shows other content: cut out and placed in another scene"
+            )
+        else:
+            summary = f"Claim photo is {att.reference.name}{how}; {edited_of_claim:.1%} of it was changed: {where}"
+            if regenerated:
+                summary += f"; texture redrawn everywhere (agreement {comp.agreement_fine:.2f})"
+        return Finding(
+            self.name, self.version, "derived_and_edited", score, summary,
+            reference=att.reference.name, measurements=measurements, thresholds=thresholds,
+            regions=regions, details=details, mask=mask, heatmap=heatmap,
+        )  # fmt: skip
+
+    def _not_derived_finding(
+        self,
+        attempts: Sequence[_Attempt],
+        references: Sequence[Evidence],
+        counts: Sequence[int],
+        best_count: int,
+        thresholds: dict[str, float | int],
+    ) -> Finding:
+        cfg = self.config
+        best = max(attempts, key=lambda a: a.registration.inliers) if attempts else None
+        measurements: dict[str, float | int | bool | str | None] = {
+            "best_matches": best_count,
+            "references_checked": len(references),
+        }
+        if best is not None:
+            measurements |= {
+                "inliers": best.registration.inliers,
+                "agreement_coarse": round(best.comparison.agreement_coarse, 4),
+                "agreement_fine": round(best.comparison.agreement_fine, 4),
+            }
+        thresholds = {**thresholds, "same_item_matches": cfg.same_item_matches}
+        if best is not None or best_count >= cfg.same_item_matches:
+            ref = best.reference if best is not None else references[int(np.argmax(counts))]
+            why = (
+                f"its pixels disagree after alignment (layout {best.comparison.agreement_coarse:.2f}, "
+                f"texture {best.comparison.agreement_fine:.2f})"
+                if best is not None
+                else "no consistent alignment"
+            )
+            summary = (
+                f"Claim photo shares features with {ref.name} ({best_count} matches) but is a different photo "
+                f"({why}): probably the same product photographed separately"
+            )
+            return Finding(
+                self.name, self.version, "same_item", 0.0, summary, reference=ref.name,
+                measurements=measurements, thresholds=thresholds,
+            )  # fmt: skip
+        summary = f"Claim photo matches none of the {len(references)} reference image(s) (best: {best_count} matches)"
+        return Finding(
+            self.name, self.version, "unrelated", 0.0, summary, measurements=measurements, thresholds=thresholds
+        )
