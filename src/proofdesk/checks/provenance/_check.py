@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Final, Self
 from PIL import Image
 
 from proofdesk.checks.base import CheckContext, Finding, JSONScalar, Region
-from proofdesk.checks.provenance import _aigc, _c2pa, _ocr, _tools, _watermark, _xmp
+from proofdesk.checks.provenance import _aigc, _c2pa, _ocr, _stealth, _tools, _watermark, _xmp
 from proofdesk.checks.provenance._signals import (
     SCORE_VISIBLE_LABEL,
     SCORE_WATERMARK,
@@ -114,6 +114,8 @@ class ProvenanceCheck:
             data=claim.data,
         )
         signals += _tools.generator_signals(meta.text, exif)
+        if claim.format == "PNG":
+            signals += _stealth.stealth_signals(claim.data, claim.mode)
         signals += _tools.vendor_signals(exif, claim.data)
         software = [(_tools.EXIF_NAMES[k], exif[k]) for k in (_tools.TAG_SOFTWARE, _tools.TAG_PROCESSING_SOFTWARE,
                                                               _tools.TAG_MAKE, _tools.TAG_ARTIST) if k in exif]

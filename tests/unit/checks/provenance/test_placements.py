@@ -276,3 +276,41 @@ def test_config_validation() -> None:
         ProvenanceCheck.from_config({"unknown": 1})
     with pytest.raises(InvalidSettings):
         ProvenanceCheck.from_config({"watermark_min_jpeg_quality": 0})
+
+
+# -- NovelAI stealth alpha-LSB -------------------------------------------------------------------------
+
+
+def _stealth_png(payload: dict[str, str], *, compress: bool = True, corrupt: bool = False) -> bytes:
+    import gzip
+
+    import numpy as np
+
+    body = json.dumps(payload).encode()
+    body = gzip.compress(body) if compress else body
+    magic = b"stealth_pngcomp" if compress else b"stealth_pnginfo"
+    bits = np.unpackbits(np.frombuffer(magic + struct.pack(">I", len(body) * 8) + body, dtype=np.uint8))
+    if corrupt:
+        bits[150] ^= 1  # a length bit: the declared payload no longer fits
+        bits[120] = 1
+    height, width = 64, 96
+    alpha = np.full(height * width, 254, dtype=np.uint8)
+    alpha[: bits.size] |= bits
+    rgba = np.dstack([photo_like(height, width), alpha.reshape(width, height).T])
+    buffer = io.BytesIO()
+    Image.fromarray(rgba, mode="RGBA").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("compress", [True, False])
+def test_novelai_stealth_alpha(compress: bool) -> None:
+    data = _stealth_png({"Software": "NovelAI", "Source": "NovelAI Diffusion V4.5"}, compress=compress)
+    finding = _run(data)
+    generator = _kinds(finding)["generator"]
+    assert generator["source"] == "PNG alpha-channel LSB (NovelAI stealth)"
+    assert finding.label == "ai_generated"
+
+
+def test_novelai_stealth_corrupt_length_is_a_finding() -> None:
+    finding = _run(_stealth_png({"Software": "NovelAI"}, corrupt=True))
+    assert "stealth metadata magic found" in str(_kinds(finding)["malformed"]["summary"])
