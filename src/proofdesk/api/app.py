@@ -9,14 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 
 from proofdesk.api import error_handlers
-from proofdesk.api.routes import health
+from proofdesk.api.routes import health, repair
 from proofdesk.config import Settings
 from proofdesk.services import Services, build_services
 
 
 def _routers() -> list[APIRouter]:
     # One line per router; other engineers add theirs here.
-    return [health.router]
+    return [health.router, repair.router]
 
 
 def _mount_console(app: FastAPI, services: Services) -> None:
