@@ -16,6 +16,7 @@ from typer.exceptions import TyperException
 
 from proofdesk.cli import audit as audit_cmd
 from proofdesk.cli import check as check_cmd
+from proofdesk.cli import index as index_cmd
 from proofdesk.cli import serve as serve_cmd
 from proofdesk.errors import DependencyUnavailable, IntegrityError, ProofdeskError, UserInputError
 
@@ -36,6 +37,7 @@ def _root() -> None:
 app.command(name="check")(check_cmd.check)
 app.command(name="serve")(serve_cmd.serve)
 app.add_typer(audit_cmd.audit_app, name="audit")
+app.add_typer(index_cmd.index_app, name="index")
 
 
 def exit_code_for(error: BaseException) -> int:

@@ -61,7 +61,7 @@ def test_candidates_are_the_stored_references_with_cached_features(built: tuple[
     folder, refs = built
     index = ReferenceIndex.open(folder)
     candidates = index.candidates(_crop_claim(refs[3]), limit=2)
-    assert [c.name for c in candidates][0] == "ref-3"
+    assert candidates[0].name == "ref-3"
     assert candidates[0].sha256 == refs[3].sha256
     features = index.features(candidates[0])
     assert features is not None and len(features) > 100
