@@ -222,18 +222,18 @@ def add_distractors(index: ReferenceIndex, total: int, seed: int) -> int:
         draws = np.searchsorted(cdf, rng.random(int(sizes.sum())))
         draws = np.minimum(draws, words.vocabulary_size - 1).astype(np.uint32)
         rows = np.split(draws, np.cumsum(sizes)[:-1])
-        hashes = rng.integers(0, 256, size=(n, 8, 32), dtype=np.uint8)
+        hashes = rng.integers(0, 256, size=(n, 32), dtype=np.uint8)
         index.add_signatures([f"distractor-{added + i}" for i in range(n)], hashes, rows)
         added += n
     return added
 
 
 def pdq_only_rank(index: ReferenceIndex, claim: Evidence, truth: str, k: int) -> int | None:
-    """Rank of the truth among the PDQ-only ranking (dihedral min distance, k nearest), None if absent."""
+    """Rank of the truth in the PDQ-only ranking (claim's 8 dihedral hashes, k nearest), None if absent."""
     best: dict[int, int] = {}
     for variant in pdq_dihedral(claim):
-        for match in index._hashes.knn(variant.value, k * 8):
-            row = match.id // 8
+        for match in index._hashes.knn(variant.value, k * index._stride):
+            row = match.id // index._stride
             best[row] = min(best.get(row, 257), match.distance)
     ranked = sorted(best.items(), key=lambda item: (item[1], item[0]))[:k]
     for rank, (row, _) in enumerate(ranked, 1):
@@ -325,8 +325,8 @@ def retrieval_section(
     return "\n".join(
         [
             f"Catalogue: {real} real references (466 listing photos + Debian camera photos) plus {added:,} synthetic "
-            f"distractors = **{len(index):,} references** in memory. Distractors: uniform random PDQ hashes (8 per "
-            f"reference) and {words_per_ref:.0f} visual words each (the real median) drawn from the real word "
+            f"distractors = **{len(index):,} references** in memory. Distractors: uniform random PDQ hashes"
+            f" and {words_per_ref:.0f} visual words each (the real median) drawn from the real word "
             f"frequencies, so posting lists are as long as a real 100k catalogue's would be; recall is measured "
             f"only on real sources. Vocabulary: {index.vocabulary.size if index.vocabulary else 0:,} words, trained "
             f"on the references' own SIFT descriptors (never on claims). Filling the distractors + building the "

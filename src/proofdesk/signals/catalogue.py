@@ -20,7 +20,7 @@ is in BENCHMARKS.md, section "Reference retrieval".
 On-disk layout (a folder, format :data:`FORMAT_NAME` version :data:`FORMAT_VERSION`)::
 
     catalogue.json        header + one record per reference (written last, atomically)
-    hashes.npz            signals.index file: 8 dihedral PDQ hashes per reference, id = row * 8 + variant
+    hashes.npz            signals.index file: the PDQ hash of each reference, id = row
     words.npz             vocabulary centres + each reference's distinct word ids
     features/<sha256>.npz cached SIFT features (signals.features ``to_arrays``)
     images/<sha256>       the reference bytes, unless the reference was added by path
@@ -69,7 +69,10 @@ PDQ_MATCH: Final = MATCH_DISTANCE
 #: Hashes up to this far still add a bonus (crops of 10-20% and strong filters land here); random pairs sit
 #: at 128 ± 8, distinct real photos rarely below 70 (reference notes §1: natural pairs 84-148).
 PDQ_NEAR: Final = 64
-_VARIANTS: Final = 8
+#: Hashes stored per reference: its own PDQ only. The claim is queried with its 8 rotations/flips, which
+#: finds a rotated or mirrored copy just as well as storing the references' 8 variants would, at 1/8 the
+#: index size and query time. (Folders written with 8 per reference are still read.)
+_STORED_VARIANTS: Final = 1
 _CACHE: Final = 64
 #: Descriptors of one reference that become visual words (a seeded sample when it has more). Bounds the
 #: inverted file at 100,000 references (postings ~ N x this) and the time a claim's words take to score.
@@ -144,6 +147,7 @@ class ReferenceIndex:
     ) -> None:
         self.folder = Path(folder) if folder is not None else None
         self.words_per_reference = words_per_reference
+        self._stride = _STORED_VARIANTS
         self._kind = hash_index_kind or default_hash_index_kind()
         self._hashes: HashIndex = make_index(self._kind)
         self._records: list[_Record] = []
@@ -198,7 +202,9 @@ class ReferenceIndex:
         )
         self._by_ref[ref_id] = row
         self._by_sha.setdefault(evidence.sha256, row)
-        self._hashes.add([h.value for h in hashes], np.arange(row * _VARIANTS, (row + 1) * _VARIANTS))
+        self._hashes.add(
+            [h.value for h in hashes[: self._stride]], np.arange(row * self._stride, (row + 1) * self._stride)
+        )
         self._unsaved_features[row] = feats
         if path is None:
             self._unsaved_bytes[row] = evidence.data
@@ -213,14 +219,14 @@ class ReferenceIndex:
     def add_signatures(
         self, ref_ids: Sequence[str], hashes: npt.NDArray[np.uint8], words: Sequence[npt.NDArray[np.uint32]]
     ) -> None:
-        """Import precomputed signatures (8 dihedral hashes ``(N, 8, 32)`` and word ids per reference).
+        """Import precomputed signatures (PDQ hashes ``(N, 32)`` and word ids per reference).
 
         For references indexed elsewhere (and the retrieval benchmark's synthetic distractors): they can be
         retrieved but have no features or pixels here, so :meth:`candidates` skips them. Needs a vocabulary.
         """
         if self._vocabulary is None or self._words is None:
             raise UserInputError("train the vocabulary before importing signatures", code="invalid_index_input")
-        if hashes.shape != (len(ref_ids), _VARIANTS, HASH_BYTES) or len(words) != len(ref_ids):
+        if hashes.shape != (len(ref_ids), HASH_BYTES) or len(words) != len(ref_ids) or self._stride != 1:
             raise UserInputError("signatures: shapes do not match the ids", code="invalid_index_input")
         start = len(self._records)
         for i, ref_id in enumerate(ref_ids):
@@ -228,7 +234,7 @@ class ReferenceIndex:
                 raise UserInputError(f"reference {ref_id!r} is already in the index", code="duplicate_reference")
             self._by_ref[ref_id] = start + i
             self._records.append(_Record(ref_id, "", 0, 0, 0, has_features=False))
-        ids = np.arange(start, start + len(ref_ids), dtype=np.int64)[:, None] * _VARIANTS + np.arange(_VARIANTS)
+        ids = np.arange(start, start + len(ref_ids), dtype=np.int64)
         self._hashes.add(hashes.reshape(-1, HASH_BYTES), ids.reshape(-1))
         self._words.extend([np.unique(np.asarray(w, dtype=np.uint32)) for w in words])
 
@@ -290,7 +296,7 @@ class ReferenceIndex:
         pdq_best: dict[int, int] = {}
         for variant in pdq_dihedral(claim):
             for match in self._hashes.query(variant.value, max_distance=PDQ_NEAR):
-                row = match.id // _VARIANTS
+                row = match.id // self._stride
                 if match.distance < pdq_best.get(row, PDQ_NEAR + 1):
                     pdq_best[row] = match.distance
         word_scores: dict[int, float] = {}
@@ -428,6 +434,7 @@ class ReferenceIndex:
             "features_version": FEATURES_VERSION,
             "hash_index": self._hashes.kind,
             "words_per_reference": self.words_per_reference,
+            "hashes_per_reference": self._stride,
             "hashes_sha256": _file_digest(folder / "hashes.npz"),
             "words_sha256": _file_digest(folder / "words.npz") if words_arrays else None,
             "vocabulary_sha256": self._vocabulary.digest if self._vocabulary is not None else None,
@@ -482,8 +489,13 @@ class ReferenceIndex:
         except (KeyError, TypeError, ValueError) as exc:
             raise _corrupt(root, f"bad reference record: {exc}") from exc
         index._hashes = load_index(root / "hashes.npz", kind=index._kind)
-        if len(index._hashes) != len(records) * _VARIANTS:
+        index._stride = int(header.get("hashes_per_reference", 8))
+        if index._stride not in (1, 8) or len(index._hashes) != len(records) * index._stride:
             raise _corrupt(root, f"hashes.npz holds {len(index._hashes)} hashes for {len(records)} references")
+        if index._stride == 8:  # early folders stored all 8 dihedral hashes; the first is the reference's own
+            own = make_index(index._kind)
+            own.add(index._hashes.hashes()[::8], np.arange(len(records), dtype=np.int64))
+            index._hashes, index._stride = own, 1
         index._records = records
         index._by_ref = {r.ref_id: i for i, r in enumerate(records)}
         index._by_sha = {}
