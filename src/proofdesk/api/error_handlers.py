@@ -87,7 +87,10 @@ async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     detail: Any = exc.detail
     headers = dict(exc.headers) if exc.headers else None
-    return error_response(exc.status_code, _http_code(exc.status_code), str(detail), headers)
+    code = _http_code(exc.status_code)
+    if exc.status_code == 400 and "parsing the body" in str(detail):
+        code = "bad_multipart"  # Starlette could not parse the multipart/form body
+    return error_response(exc.status_code, code, str(detail), headers)
 
 
 def install(app: FastAPI) -> None:

@@ -36,5 +36,5 @@ def serve(
     settings = Settings.from_env(**overrides)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings)
-    app = create_app(settings)
+    app = create_app(settings, start_workers=True)
     uvicorn.run(app, host=host, port=port, log_level="info")

@@ -29,6 +29,7 @@ from proofdesk.jobs._jobs import (
     enqueue,
     finish,
     recoverable,
+    release_dead_local,
     run_job,
 )
 from proofdesk.jobs._models import Job
@@ -44,5 +45,6 @@ __all__ = [
     "enqueue",
     "finish",
     "recoverable",
+    "release_dead_local",
     "run_job",
 ]
