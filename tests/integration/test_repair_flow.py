@@ -15,7 +15,7 @@ from sqlalchemy import create_engine, select, text
 from proofdesk import audit
 from proofdesk.config import Settings
 from proofdesk.db import migrate
-from proofdesk.errors import InvalidTransition, NotFound, PermissionDenied
+from proofdesk.errors import CorruptEvidence, InvalidTransition, NotFound, PermissionDenied
 from proofdesk.repair.calendar import CHINA_TZ
 from proofdesk.repair.dispatch import Priority
 from proofdesk.repair.lifecycle import VisitStatus
@@ -334,3 +334,76 @@ def test_timers_escalate_and_reassign_late_visits(services: Services) -> None:
         req = r.get(rid)
         assert req.technician_id == b.id and a.id in req.excluded
         assert svc(s).sweep(DISPATCHER) == []  # each alert fires once
+
+
+def mp4() -> bytes:
+    import io
+
+    import av
+    import numpy as np
+
+    buf = io.BytesIO()
+    with av.open(buf, "w", format="mp4") as container:
+        stream = container.add_stream("mpeg4", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for i in range(10):
+            frame = av.VideoFrame.from_ndarray(np.full((120, 160, 3), i * 20, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    return buf.getvalue()
+
+
+def test_video_quote_declined_and_maintenance_plan(services: Services) -> None:
+    clock = Clock(dt.datetime(2026, 11, 24, 9, 0, tzinfo=CHINA_TZ))
+
+    def svc(session: object) -> RepairService:
+        return RepairService(session, services.cipher, services.store, services.settings, clock=clock)  # type: ignore[arg-type]
+
+    with services.session() as s:
+        r = svc(s)
+        team = r.create_team(DISPATCHER, name="东莞", coverage=["441900"])  # a city without counties
+        t = r.add_technician(
+            DISPATCHER, team_id=team.id, name="陈", phone=None, home_code="441900", skills={"water_heater": 2}
+        )
+        req = r.intake(
+            CUSTOMER,
+            IntakeForm(
+                channel="web",
+                customer_name="周",
+                customer_phone="13500000000",
+                address="广东省东莞市南城街道宏图路1号",
+                category="water_heater",
+                product="燃气热水器",
+                fault="点不着火",
+                unit_serial="WH-9",
+            ),
+        )
+        assert req.region_path == "广东省/东莞市" and req.technician_id == t.id
+        rid, tech = req.id, Principal(Role.TECHNICIAN, t.id)
+        for step in (VisitStatus.CONTACTED, VisitStatus.EN_ROUTE, VisitStatus.ON_SITE):
+            r.advance(tech, rid, step)
+        video = r.add_media(tech, rid, "before", Upload("walkthrough.mp4", mp4()))
+        assert video.kind == "video" and video.content_type == "video/mp4" and video.verdict is None
+        with pytest.raises(CorruptEvidence):
+            r.add_media(tech, rid, "before", Upload("broken.mp4", mp4()[:200]))
+        r.add_media(tech, rid, "before", Upload("before.jpg", jpeg(11)))
+        r.diagnose(tech, rid, report="点火器老化", quote=[QuoteLine("点火器", 9000)])
+    with services.session() as s:
+        r = svc(s)
+        r.decide_quote(CUSTOMER, rid, approve=False)
+        record = r.complete(tech, rid, work_done="检测后客户不修", parts=[], signature=Upload("s.png", signature_png()))
+        assert record.outcome == "not_repaired"
+        assert s.scalars(select(RepairWarranty)).first() is None  # nothing repaired, no warranty
+        plan = r.create_plan(CUSTOMER, rid, interval_months=6, visits=2)
+        assert plan.start == dt.date(2027, 5, 24)
+        assert r.schedule_maintenance(DISPATCHER) == []  # not due yet
+    clock.now = dt.datetime(2027, 5, 20, 9, 0, tzinfo=CHINA_TZ)
+    with services.session() as s:
+        r = svc(s)
+        created = r.schedule_maintenance(DISPATCHER)
+        assert len(created) == 1 and created[0].channel == "plan" and created[0].technician_id == t.id
+        assert created[0].unit_serial == "WH-9" and "preventive maintenance" in created[0].fault
+        assert r.view(CUSTOMER, created[0].id)["customer"]["address"] == "广东省东莞市南城街道宏图路1号"  # type: ignore[index]
+        assert r.schedule_maintenance(DISPATCHER) == []  # the visit is scheduled once

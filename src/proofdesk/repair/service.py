@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import io
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import av
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -30,7 +32,15 @@ from proofdesk import audit
 from proofdesk.checks.base import CheckContext
 from proofdesk.config import Settings
 from proofdesk.db import utcnow
-from proofdesk.errors import Conflict, EvidenceError, NotFound, PermissionDenied, UnsupportedFormat, UserInputError
+from proofdesk.errors import (
+    Conflict,
+    CorruptEvidence,
+    EvidenceTooLarge,
+    NotFound,
+    PermissionDenied,
+    UnsupportedFormat,
+    UserInputError,
+)
 from proofdesk.evidence import Evidence, read_evidence
 from proofdesk.repair.calendar import CHINA_TZ, WorkCalendar
 from proofdesk.repair.dispatch import (
@@ -1058,10 +1068,21 @@ def _accept(upload: Upload, settings: Settings) -> tuple[str, str, Evidence | No
             if upload.data[offset : offset + len(magic)] == magic:
                 # HEIF/AVIF also use ftyp boxes; read_evidence accepted those above, so this is a video container.
                 if len(upload.data) > settings.evidence.max_bytes * 4:
-                    raise EvidenceError(f"{upload.name}: video larger than allowed") from None
+                    raise EvidenceTooLarge(f"{upload.name}: video larger than allowed") from None
+                _probe_video(upload)
                 return "video", ctype, None
         raise
     return "photo", f"image/{evidence.format.lower()}", evidence
+
+
+def _probe_video(upload: Upload) -> None:
+    """A video must open and hold a video stream; a renamed or truncated file is refused, not stored."""
+    try:
+        with av.open(io.BytesIO(upload.data)) as container:
+            if not container.streams.video:
+                raise CorruptEvidence(f"{upload.name}: no video stream")
+    except av.FFmpegError as exc:
+        raise CorruptEvidence(f"{upload.name}: video does not open: {exc}") from exc
 
 
 def _warranty_row(w: Warranty) -> RepairWarranty:
