@@ -81,6 +81,11 @@ def test_repair_over_http(tmp_path: Path) -> None:
             "/repair/requests", json={**body, "unit_serial": None, "customer_id": "shop-c1"}, headers=h("merchant")
         )
         assert via_api.status_code == 201 and set(via_api.json()) == {"id", "status"}
+        filed = client.get("/repair/requests", headers=h("merchant")).json()
+        assert [f["id"] for f in filed] == [via_api.json()["id"]]
+        shop_view = client.get(f"/repair/requests/{via_api.json()['id']}", headers=h("merchant")).json()
+        assert shop_view["customer"]["masked"] and shop_view["dispatch_note"] is None
+        assert client.get(f"/repair/requests/{rid}", headers=h("merchant")).status_code == 404
 
         # clear errors
         outside = client.post("/repair/requests", json={**body, "address": "北京市朝阳区建国路1号"}, headers=h("agent"))

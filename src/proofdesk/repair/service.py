@@ -880,6 +880,8 @@ class RepairService:
             q = q.where(RepairRequest.technician_id == principal.subject_id)
         elif principal.role is Role.BUYER:
             q = q.where(RepairRequest.customer_id == principal.subject_id)
+        elif principal.role is Role.MERCHANT:  # a shop system sees the requests it filed
+            q = q.where(RepairRequest.created_by == principal.actor)
         else:
             require(principal, Role.DISPATCHER, Role.AGENT)
         if status:
@@ -891,7 +893,8 @@ class RepairService:
         req = self.get(request_id)
         is_tech = principal.role is Role.TECHNICIAN and principal.subject_id == req.technician_id
         is_customer = principal.role is Role.BUYER and principal.subject_id == req.customer_id
-        if not (is_tech or is_customer or principal.is_staff):
+        is_filer = principal.role is Role.MERCHANT and req.created_by == principal.actor
+        if not (is_tech or is_customer or is_filer or principal.is_staff):
             raise NotFound(f"no repair request {request_id}")  # others may not learn that it exists
         if reveal and not principal.is_staff:
             raise PermissionDenied("only staff reveal contact data on request")
