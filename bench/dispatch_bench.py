@@ -69,7 +69,9 @@ STREETS = [
 ]
 
 
-def build_load(catalog: DivisionCatalog, seed: int = 7) -> tuple[list[str], list[Technician], list[Job]]:
+def build_load(
+    catalog: DivisionCatalog, seed: int = 7, requests: int = 10_000
+) -> tuple[list[str], list[Technician], list[Job]]:
     rng = random.Random(seed)
     leaves = sorted(c for c in catalog.leaves() if c[:2] in PROVINCES)
     counties = sorted(rng.sample(leaves, 300))
@@ -96,7 +98,7 @@ def build_load(catalog: DivisionCatalog, seed: int = 7) -> tuple[list[str], list
     rng.shuffle(shuffled)
     day = dt.datetime(2026, 11, 24, 8, 0, tzinfo=CHINA_TZ)  # a Tuesday, an official workday
     jobs: list[Job] = []
-    for i in range(10_000):
+    for i in range(requests):
         created = day + dt.timedelta(seconds=rng.uniform(0, 12 * 3600))
         jobs.append(
             Job(
@@ -113,8 +115,8 @@ def build_load(catalog: DivisionCatalog, seed: int = 7) -> tuple[list[str], list
     return counties, techs, jobs
 
 
-def run_dispatch(catalog: DivisionCatalog) -> str:
-    counties, techs, jobs = build_load(catalog)
+def run_dispatch(catalog: DivisionCatalog, requests: int = 10_000) -> str:
+    counties, techs, jobs = build_load(catalog, requests=requests)
     t0 = time.perf_counter()
     dispatcher = Dispatcher(catalog, techs)
     index_ms = (time.perf_counter() - t0) * 1000
@@ -262,6 +264,9 @@ def run_addresses(catalog: DivisionCatalog, seed: int) -> tuple[str, dict[str, l
 def main() -> None:
     catalog = DivisionCatalog.load()
     dispatch_md = run_dispatch(catalog)
+    # The same technicians with half the requests: what the promise rate is when the load fits the capacity.
+    half = run_dispatch(catalog, requests=5_000).split("Simulated day:", 1)[1]
+    dispatch_md += "\n\n**Half the load (5,000 requests, same technicians)** — simulated day:" + half
     print(dispatch_md)
     table, stats, failures = run_addresses(catalog, seed=2)
     main_formats = [f for f in stats if f != "county_only"]

@@ -13,6 +13,7 @@ exact and needs no tz database.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 
 import chinese_calendar
@@ -22,7 +23,10 @@ from proofdesk.errors import InvalidSettings, UserInputError
 CHINA_TZ = dt.timezone(dt.timedelta(hours=8), "CST")
 
 
+@functools.lru_cache(maxsize=4096)
 def _official_workday(day: dt.date) -> bool | None:
+    # Cached: chinese_calendar validates every date against min/max of its whole table (~0.2 ms a call), and
+    # dispatch asks about the same few days thousands of times.
     try:
         return bool(chinese_calendar.is_workday(day))
     except NotImplementedError:
