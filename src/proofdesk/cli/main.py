@@ -18,6 +18,7 @@ from proofdesk.cli import audit as audit_cmd
 from proofdesk.cli import check as check_cmd
 from proofdesk.cli import index as index_cmd
 from proofdesk.cli import serve as serve_cmd
+from proofdesk.cli import tokens as tokens_cmd
 from proofdesk.errors import DependencyUnavailable, IntegrityError, ProofdeskError, UserInputError
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ def _root() -> None:
 app.command(name="check")(check_cmd.check)
 app.command(name="serve")(serve_cmd.serve)
 app.add_typer(audit_cmd.audit_app, name="audit")
+app.add_typer(tokens_cmd.token_app, name="token")
 app.add_typer(index_cmd.index_app, name="index")
 
 
