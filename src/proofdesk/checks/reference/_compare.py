@@ -84,66 +84,99 @@ def _warp(ref: U8, h: F64, size: tuple[int, int]) -> tuple[F32, Bool, F64]:
     return np.asarray(warped, dtype=np.float32), overlap, h
 
 
-def _colour_terms(rgb: F32) -> F32:
-    """Colour-transfer regressors of an (N, 3) array: 1, r, g, b, r², g², b², rg, rb, gb."""
+_DEGREE = 3
+_N_COLOUR = 1 + 3 * _DEGREE
+_N_SPATIAL = 5
+
+
+def _terms(rgb: F32, xy: F32) -> F32:
+    """Regressors of (N, 3) colours at (N, 2) [0, 1] positions.
+
+    Colour: 1 and r, r², r³, g, g², g³, b, b², b³ (an additive per-channel cubic: tone curves, gamma,
+    contrast, and through the cross-channel terms saturation, tint and sepia). Spatial: x, y, x², y², xy
+    (vignette and gradient filters).
+    """
     c = rgb / 255.0
-    r, g, b = c[:, 0], c[:, 1], c[:, 2]
-    return np.stack([np.ones_like(r), r, g, b, r * r, g * g, b * b, r * g, r * b, g * b], axis=1)
-
-
-def _spatial_terms(xy: F32) -> F32:
-    """Smooth spatial regressors (vignette, gradient filters): x, y, x², y², xy on [0, 1] coordinates."""
+    cols = [np.ones(len(c), np.float32)]
+    for k in range(3):
+        ch = c[:, k]
+        cols += [ch, ch * ch, ch * ch * ch]
     x, y = xy[:, 0], xy[:, 1]
-    return np.stack([x, y, x * x, y * y, x * y], axis=1)
+    cols += [x, y, x * x, y * y, x * y]
+    return np.stack(cols, axis=1).astype(np.float32)
 
 
-def _fit_colour(warped: F32, claim: F32, overlap: Bool, anchor: Bool, rng: np.random.Generator) -> tuple[F32, float]:
+def _solve(a: F32, b: F32) -> F32:
+    """Least squares through the (tiny) normal equations, with a little ridge for unused terms."""
+    ata = (a.T @ a).astype(np.float64)
+    ata += np.eye(len(ata)) * 1e-6 * max(1.0, float(np.trace(ata)) / len(ata))
+    return np.asarray(np.linalg.solve(ata, (a.T @ b).astype(np.float64)), dtype=np.float32)
+
+
+def _sample(mask: Bool, points: F32 | None, count: int, rng: np.random.Generator) -> tuple[npt.NDArray[np.int64], ...]:
+    """About ``count`` random pixel coordinates inside ``mask`` (near ``points`` if given)."""
+    hgt, wid = mask.shape
+    if points is not None and len(points) > 0:
+        radius = max(6, round(0.015 * max(hgt, wid)))
+        centre = points[rng.integers(len(points), size=count)]
+        ys = np.clip(np.rint(centre[:, 1] + rng.integers(-radius, radius + 1, count)), 0, hgt - 1).astype(np.int64)
+        xs = np.clip(np.rint(centre[:, 0] + rng.integers(-radius, radius + 1, count)), 0, wid - 1).astype(np.int64)
+    else:
+        ys = rng.integers(0, hgt, size=count * 3)
+        xs = rng.integers(0, wid, size=count * 3)
+    keep = mask[ys, xs]
+    return ys[keep][:count], xs[keep][:count]
+
+
+def _fit_colour(warped: F32, claim: F32, overlap: Bool, points: F32, rng: np.random.Generator) -> tuple[F32, float]:
     """Robust global colour transfer reference -> claim; returns (fitted warped reference, rms).
 
-    Seeded on the *anchor* pixels (around the registration inliers: content the two images share for
-    certain), then refitted on every overlap pixel that agrees with the seed fit. This stays right even when
-    most of the overlap was replaced (a product pasted into another scene), where a plain trimmed fit on
-    the whole overlap would model the new scene instead.
+    Seeded on pixels around the registration inliers (content the two images share for certain), then
+    refitted on every overlap pixel that agrees with the seed fit. This stays right even when most of the
+    overlap was replaced (a product pasted into another scene), where a plain trimmed fit on the whole
+    overlap would model the new scene instead.
     """
     hgt, wid = overlap.shape
-    pool = anchor if int(anchor.sum()) >= 200 else overlap
-    ay, ax = np.nonzero(pool)
-    oy, ox = np.nonzero(overlap)
+    ay, ax = _sample(overlap, points, 4000, rng)
+    oy, ox = _sample(overlap, None, 12000, rng)
+    if len(ay) < 50:
+        ay, ax = oy, ox
     if len(ay) < 50:
         return warped, 0.0
-    ta = rng.choice(len(ay), size=min(len(ay), 8000), replace=False)
-    to = rng.choice(len(oy), size=min(len(oy), 24000), replace=False)
-    ay, ax, oy, ox = ay[ta], ax[ta], oy[to], ox[to]
-    a_col = _colour_terms(warped[ay, ax])
-    coef, *_ = np.linalg.lstsq(a_col, claim[ay, ax], rcond=None)
-    rms_seed = float(np.sqrt(np.mean((a_col @ coef - claim[ay, ax]) ** 2)))
     ys = np.concatenate([ay, oy])
     xs = np.concatenate([ax, ox])
     xy = np.stack([xs / wid, ys / hgt], axis=1).astype(np.float32)
-    design = np.concatenate([_colour_terms(warped[ys, xs]), _spatial_terms(xy)], axis=1)
+    design = _terms(warped[ys, xs], xy)
     target = claim[ys, xs]
-    pred = design[:, :10] @ coef
+    seed_rows = np.arange(len(ys)) < len(ay)
+    coef = _solve(design[seed_rows, :_N_COLOUR], target[seed_rows])
+    resid = np.abs(design[:, :_N_COLOUR] @ coef - target).max(axis=1)
+    rms = float(np.sqrt(np.mean(resid[seed_rows] ** 2)))
+    keep = seed_rows | (resid <= max(12.0, 3.0 * rms))
     full = np.zeros((design.shape[1], 3), dtype=np.float32)
-    keep = np.abs(pred - target).max(axis=1) <= max(12.0, 3.0 * rms_seed)
-    keep[: len(ay)] = True
-    rms = rms_seed
     for _ in range(2):
         if int(keep.sum()) < 50:
             break
-        full, *_ = np.linalg.lstsq(design[keep], target[keep], rcond=None)
+        full = _solve(design[keep], target[keep])
         resid = np.abs(design @ full - target).max(axis=1)
         rms = float(np.sqrt(np.mean(resid[keep] ** 2)))
         keep = resid <= max(12.0, 3.0 * rms)
-    # Apply: colour polynomial per pixel + smooth spatial field, as one matrix product per row band.
+    if not full.any():
+        full[:_N_COLOUR] = coef
+    # Apply. Colour part: one 256-entry table per (output, input) channel pair, summed (cv2.LUT on the
+    # rounded warped reference). Spatial part: a smooth field computed on a coarse grid and resized.
+    levels = np.arange(256, dtype=np.float32) / 255.0
+    powers = np.stack([levels, levels**2, levels**3], axis=1)  # (256, 3)
+    ref_u8 = np.clip(np.rint(warped), 0, 255).astype(np.uint8)
     out = np.empty_like(warped)
-    band = max(1, 262144 // wid)
-    xs_all = np.arange(wid, dtype=np.float32) / wid
-    for y0 in range(0, hgt, band):
-        y1 = min(hgt, y0 + band)
-        gx, gy = np.meshgrid(xs_all, np.arange(y0, y1, dtype=np.float32) / hgt)
-        xy_band = np.stack([gx.ravel(), gy.ravel()], axis=1)
-        terms = np.concatenate([_colour_terms(warped[y0:y1].reshape(-1, 3)), _spatial_terms(xy_band)], axis=1)
-        out[y0:y1] = (terms @ full).reshape(y1 - y0, wid, 3)
+    for c in range(3):
+        tables = np.stack([powers @ full[1 + 3 * k : 4 + 3 * k, c] for k in range(3)], axis=1)  # (256, 3)
+        mapped = cv2.LUT(ref_u8, tables.reshape(256, 1, 3).astype(np.float32))
+        out[..., c] = cv2.transform(mapped, np.ones((1, 3), np.float32)) + full[0, c]
+    gw, gh = max(2, wid // 8), max(2, hgt // 8)
+    gx, gy = np.meshgrid(np.linspace(0, 1, gw, dtype=np.float32), np.linspace(0, 1, gh, dtype=np.float32))
+    spatial = np.stack([gx, gy, gx * gx, gy * gy, gx * gy], axis=2) @ full[_N_COLOUR:]
+    out += cv2.resize(spatial.astype(np.float32), (wid, hgt), interpolation=cv2.INTER_LINEAR)
     return np.clip(out, 0.0, 255.0).astype(np.float32), rms
 
 
@@ -277,7 +310,7 @@ def compare(
     warped, overlap, _ = _warp(reference, homography, (wid, hgt))
     anchor = _anchor(claim_points, overlap)
     claim_f = claim.astype(np.float32)
-    fitted, rms = _fit_colour(warped, claim_f, overlap, anchor, rng)
+    fitted, rms = _fit_colour(warped, claim_f, overlap, claim_points, rng)
 
     ref_gray, claim_gray = _gray(fitted), _gray(claim_f)
     blur_sigma = _match_blur(ref_gray, claim_gray, claim_points)
@@ -300,7 +333,7 @@ def compare(
     claim_s = claim_s - _illumination(claim_s - ref_s, overlap)
     box = np.ones((3, 3), np.uint8)
     over = np.maximum(claim_s - cv2.dilate(ref_s, box), 0.0) + np.maximum(cv2.erode(ref_s, box) - claim_s, 0.0)
-    diff = np.sqrt((over**2).sum(axis=2))
+    diff = np.sqrt(cv2.transform(over * over, np.ones((1, 3), np.float32)))
     med, spread = _robust_spread(diff[stats_at])
     colour_t = max(colour_floor, med + colour_k * spread)
 
@@ -312,6 +345,10 @@ def compare(
     structure_heat = (1.0 - s) / (1.0 - structure_threshold)
     heat = np.maximum(diff / colour_t, structure_heat).astype(np.float32)
     heat[~overlap] = 0.0
+    # Trust fades towards the reference's border: the homography extrapolates there (no keypoints on a
+    # white studio background) and the claim's own frame (screen bezel, app chrome) blurs into it.
+    dist = cv2.distanceTransform(overlap.astype(np.uint8), cv2.DIST_L2, 3)
+    heat *= np.clip(dist / (0.02 * max(hgt, wid)), 0.0, 1.0)
 
     raw = (heat > 1.0) & overlap
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))

@@ -248,9 +248,10 @@ class ReferenceCheck:
         n, labels, stats, centroids = cv2.connectedComponentsWithStats(comp.edited.astype(np.uint8), connectivity=8)
         sx, sy = claim.width / work_w, claim.height / work_h
         regions: list[tuple[int, Region, str]] = []
+        heat_sum = np.bincount(labels.ravel(), weights=comp.heat.ravel(), minlength=n)
         for i in range(1, n):
             x, y, w, h, area = (int(v) for v in stats[i])
-            heat = float(comp.heat[labels == i].mean())
+            heat = float(heat_sum[i]) / max(1, area)
             where = _where(centroids[i][0] / work_w, centroids[i][1] / work_h)
             x0, y0 = int(np.floor(x * sx)), int(np.floor(y * sy))
             x1, y1 = min(claim.width, int(np.ceil((x + w) * sx))), min(claim.height, int(np.ceil((y + h) * sy)))
@@ -260,7 +261,7 @@ class ReferenceCheck:
         full = cv2.resize(
             comp.edited.astype(np.uint8) * 255, (claim.width, claim.height), interpolation=cv2.INTER_LINEAR
         )
-        mask = np.where(full >= 128, 255, 0).astype(np.uint8)
+        mask = np.asarray(cv2.threshold(full, 127, 255, cv2.THRESH_BINARY)[1], dtype=np.uint8)
         places: list[str] = []
         for _, _, where in regions:
             if where not in places:

@@ -41,6 +41,9 @@ def crack(img: RGB, *, seed: int = 0, length: float = 0.35, width: int = 3) -> t
     out = img.copy()
     mask = np.zeros(img.shape[:2], np.uint8)
     x0, y0, bw, bh = _product_box(img)
+    # A crack shows dark on a light surface and light on a dark one.
+    light = float(img[y0 : y0 + bh, x0 : x0 + bw].mean()) < 110
+    tone = (235, 232, 225) if light else (25, 22, 20)
     start = np.array([x0 + bw * rng.uniform(0.3, 0.5), y0 + bh * rng.uniform(0.3, 0.5)])
     total = length * math.hypot(bw, bh)
     for branch in range(3):
@@ -52,10 +55,12 @@ def crack(img: RGB, *, seed: int = 0, length: float = 0.35, width: int = 3) -> t
             angle += rng.normal(0, 0.35)
             q = p + seg * np.array([math.cos(angle), math.sin(angle)])
             a, b = (int(p[0]), int(p[1])), (int(q[0]), int(q[1]))
-            cv2.line(out, a, b, (25, 22, 20), width, cv2.LINE_AA)
-            cv2.line(mask, a, b, 255, width + 2)
+            cv2.line(out, a, b, tone, width, cv2.LINE_AA)
+            cv2.line(mask, a, b, 255, width)
             p = q
-    return out, mask
+    # The truth is what visibly changed (a line across an area of the same tone changes nothing there).
+    changed = np.abs(out.astype(np.int16) - img.astype(np.int16)).max(axis=2) > 24
+    return out, np.where(changed, mask, 0).astype(np.uint8)
 
 
 def stain(
