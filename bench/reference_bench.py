@@ -198,8 +198,19 @@ def build_index(refs: Sequence[Ref], folder: Path) -> ReferenceIndex:
         if len(index) == len(refs):
             return index
     index = ReferenceIndex(folder)
+    cache = WORK / "features"
+    cache.mkdir(parents=True, exist_ok=True)
     for i, ref in enumerate(refs):
-        index.add(read_evidence(ref.path, name=ref.ref_id), ref.ref_id, path=ref.path)
+        evidence = read_evidence(ref.path, name=ref.ref_id)
+        stored = cache / f"{evidence.sha256}.npz"
+        feats = None
+        if stored.exists():
+            with np.load(stored) as npz:
+                feats = LocalFeatures.from_arrays({k: np.asarray(npz[k]) for k in npz.files})
+        else:
+            feats = extract_features(evidence)
+            np.savez(stored, **feats.to_arrays())  # type: ignore[arg-type]
+        index.add(evidence, ref.ref_id, path=ref.path, features=feats)
         if i % 100 == 0:
             print(f"  indexed {i}/{len(refs)}", file=sys.stderr)
     index.build_words()

@@ -103,15 +103,15 @@ class Photo:
     path: Path
     #: ``listing`` or ``debian:<package>``.
     source: str
-    #: Photos in one group show the same object (listings: the product code); negatives "same product" come
-    #: from one group, and the tuning/evaluation split never separates a group.
+    #: Photos in one group show the same object (listings: the product code; a Debian photo is its own group,
+    #: ``package/file-or-wallpaper-name``); the tuning/evaluation split never separates a group.
     group: str
     split: Split
 
     @property
     def name(self) -> str:
         """Stable short id, unique across sources."""
-        return self.path.stem if self.source == "listing" else f"{self.source.split(':', 1)[1]}/{self.path.stem}"
+        return self.path.stem if self.source == "listing" else self.group
 
 
 def product_code(file_name: str) -> str:
