@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Final
@@ -100,6 +101,7 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "outside": "Outside coverage",
         "open": "Open",
         "unassigned": "not assigned",
+        **{f"s.{s.value}": s.value.replace("_", " ") for s in VisitStatus},
     },
     "zh": {
         "board": "派单台",
@@ -164,6 +166,19 @@ TEXTS: Final[dict[str, dict[str, str]]] = {
         "outside": "不在服务范围",
         "open": "处理中",
         "unassigned": "未派单",
+        "s.requested": "待派单",
+        "s.assigned": "已派单",
+        "s.contacted": "已联系",
+        "s.en_route": "师傅在路上",
+        "s.on_site": "师傅已上门",
+        "s.diagnosed": "待确认报价",
+        "s.approved": "已同意报价",
+        "s.quote_declined": "未同意报价",
+        "s.parts_ordered": "等待配件",
+        "s.repaired": "已修好",
+        "s.completed": "已完工",
+        "s.followed_up": "已回访",
+        "s.cancelled": "已取消",
     },
 }
 
@@ -194,6 +209,10 @@ def build_router(services: Services) -> APIRouter:
     templates = Jinja2Templates(directory=folder)
     templates.env.trim_blocks = True
     templates.env.lstrip_blocks = True
+    # Times are stored and served in UTC; people in the flow read China time.
+    templates.env.filters["local"] = lambda value: (
+        "—" if not value else datetime.fromisoformat(str(value)).astimezone(CHINA_TZ).strftime("%m-%d %H:%M")
+    )
 
     def principal_of(request: Request) -> Principal:
         token = request.cookies.get(COOKIE)
