@@ -32,10 +32,13 @@ class CaseDeps:
     hash_bank_for: Callable[[Session, str], HashBank | None] | None = None
     #: Buyer standing for the policy ("good", "new", "unknown", "poor") and its explanation; optional.
     standing_for: Callable[[Session, str, str], tuple[str, str]] | None = None
-    #: Called in the transaction of every final outcome: (session, case_id, outcome) for credit and banks.
-    outcome_hooks: list[Callable[[Session, str, str], None]] = field(default_factory=list)
-    #: Called after a buyer photo is stored: (session, case_id, evidence_id, evidence) for the reuse banks.
-    photo_hooks: list[Callable[[Session, str, str, Any], None]] = field(default_factory=list)
+    #: Called in the transaction of every outcome: (session, case_id, outcome, reason_code, actor), where
+    #: outcome is auto_approved | approved | denied | appeal_approved | appeal_denied_upheld (buyer credit).
+    outcome_hooks: list[Callable[[Session, str, str, str | None, str], None]] = field(default_factory=list)
+    #: Called in the transaction that stores a buyer photo: (session, case_id, evidence) (reuse banks).
+    photo_hooks: list[Callable[[Session, str, Any], None]] = field(default_factory=list)
+    #: Called in the transaction that stores a listing image: (session, listing_image_id, merchant_id, evidence).
+    listing_hooks: list[Callable[[Session, str, str, Any], None]] = field(default_factory=list)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

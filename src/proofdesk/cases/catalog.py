@@ -140,7 +140,7 @@ class CatalogService:
             raise UserInputError("price_cents must not be negative", code="invalid_price")
         accepted = [accept_upload(u, self.deps.settings.evidence, allow_video=False) for u in images]
         with self.deps.session() as session:
-            self._own_shop(session, principal, shop_id)
+            listing_shop_merchant = self._own_shop(session, principal, shop_id).merchant_id
             listing = Listing(
                 shop_id=shop_id,
                 title=_text(title, "title"),
@@ -152,16 +152,18 @@ class CatalogService:
             session.flush()
             for position, item in enumerate(accepted, start=1):
                 sha = self.deps.store.put(item.data, item.content_type)
-                session.add(
-                    ListingImage(
-                        listing_id=listing.id,
-                        position=position,
-                        name=item.name,
-                        sha256=sha,
-                        content_type=item.content_type,
-                        created_at=utcnow(),
-                    )
+                image = ListingImage(
+                    listing_id=listing.id,
+                    position=position,
+                    name=item.name,
+                    sha256=sha,
+                    content_type=item.content_type,
+                    created_at=utcnow(),
                 )
+                session.add(image)
+                session.flush()
+                for hook in self.deps.listing_hooks:
+                    hook(session, image.id, listing_shop_merchant, item.evidence)
             audit.append(
                 session,
                 principal.actor,

@@ -139,7 +139,7 @@ class CaseService:
             if party == "buyer" and item.kind == "photo":
                 job_ids.append(enqueue(session, "check_evidence", {"evidence_id": row.id}, case_id=case.id).id)
                 for hook in self.deps.photo_hooks:
-                    hook(session, case.id, row.id, item.evidence)
+                    hook(session, case.id, item.evidence)
         return job_ids
 
     def _accept(self, uploads: Sequence[Upload], *, need_photo: bool) -> list[AcceptedFile]:
@@ -489,7 +489,7 @@ class CaseService:
         data = {"policy_version": outcome.policy_version, "rule": outcome.rule}
         if outcome.action == "approve":
             self._set_status(session, case, CaseStatus.APPROVED, "system:policy", **data)
-            self._outcome(session, case, "approved")
+            self._outcome(session, case, "auto_approved", None, "system:policy")
         elif outcome.action == "request_evidence":
             case.requested_evidence = [{"item": r.item, "text": r.instruction} for r in outcome.requests]
             self._set_status(
@@ -530,9 +530,9 @@ class CaseService:
         elif case.window_deadline is None:
             case.window_deadline = now + timedelta(hours=self.deps.settings.merchant_response_hours)
 
-    def _outcome(self, session: Session, case: Case, outcome: str) -> None:
+    def _outcome(self, session: Session, case: Case, outcome: str, reason_code: str | None, actor: str) -> None:
         for hook in self.deps.outcome_hooks:
-            hook(session, case.id, outcome)
+            hook(session, case.id, outcome, reason_code, actor)
 
     # -- buyer actions --------------------------------------------------------------------------------
     def add_evidence(self, principal: Principal, case_id: str, *, files: Sequence[Upload], note: str = "") -> CaseOut:
@@ -710,7 +710,7 @@ class CaseService:
             )
             case.window_deadline = None if target != CaseStatus.DENIED else case.window_deadline
             final = {CaseStatus.APPROVED: "approved", CaseStatus.CLOSED: "denied_upheld", CaseStatus.DENIED: "denied"}
-            self._outcome(session, case, ("appeal_" if appeal else "") + final[target])
+            self._outcome(session, case, ("appeal_" if appeal else "") + final[target], reason_code, principal.actor)
             return self._out(session, principal, case)
 
     def request_evidence(self, principal: Principal, case_id: str, *, items: Sequence[str], text: str = "") -> CaseOut:

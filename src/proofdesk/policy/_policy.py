@@ -15,7 +15,7 @@ from proofdesk.errors import InvalidSettings
 
 Action = Literal["approve", "request_evidence", "review"]
 Verdict = Literal["likely_genuine", "needs_review", "likely_forged"]
-Standing = Literal["good", "new", "unknown", "poor"]
+Standing = Literal["good", "new", "watch", "unknown", "poor"]
 
 #: What the buyer can be asked for, with the default instruction shown to them.
 EVIDENCE_ITEMS: Final[dict[str, str]] = {
