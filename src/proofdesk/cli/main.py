@@ -16,7 +16,9 @@ from typer.exceptions import TyperException
 
 from proofdesk.cli import audit as audit_cmd
 from proofdesk.cli import check as check_cmd
+from proofdesk.cli import demo as demo_cmd
 from proofdesk.cli import index as index_cmd
+from proofdesk.cli import report as report_cmd
 from proofdesk.cli import serve as serve_cmd
 from proofdesk.cli import tokens as tokens_cmd
 from proofdesk.errors import DependencyUnavailable, IntegrityError, ProofdeskError, UserInputError
@@ -40,6 +42,8 @@ app.command(name="serve")(serve_cmd.serve)
 app.add_typer(audit_cmd.audit_app, name="audit")
 app.add_typer(tokens_cmd.token_app, name="token")
 app.add_typer(index_cmd.index_app, name="index")
+app.command(name="demo")(demo_cmd.demo)
+app.add_typer(report_cmd.report_app, name="report")
 
 
 def exit_code_for(error: BaseException) -> int:
