@@ -191,7 +191,7 @@ def test_phone_request_to_follow_up(services: Services) -> None:
             tech, rid, "after", Upload("after.png", (PROVENANCE / "aigc" / "firefly-1.png").read_bytes())
         )
         assert fake.verdict == "likely_forged" and fake.report is not None
-        assert fake.report["findings"][0]["check"] == "provenance"
+        assert fake.report["decided_by"] == "provenance:ai_generated"  # the deciding finding, explained
         r.mark_repaired(tech, rid)
         # ... and does not count towards the record.
         with pytest.raises(PhotoRejected, match=r"after\.png judged likely forged"):

@@ -17,6 +17,9 @@ How a technician is chosen (every choice is explained in :class:`Assignment.reas
    centroids that the division data ships (:func:`~proofdesk.repair.regions.travel_minutes`).
 5. **Cost**: technicians who can arrive within the promise come first; among them, the lowest of
    arrival minutes + 60 × load ratio − 15 × spare skill levels − 10 × (rating − 4).
+6. **Priority**: a normal job goes after a technician's booked visits. An urgent or high-priority job that
+   would miss its promise there may go before the visits not yet under way, but only if every visit pushed
+   later still keeps the promise it was keeping (the moved visits are returned so their ETAs can be updated).
 """
 
 from __future__ import annotations
@@ -48,6 +51,22 @@ class NoTechnicianAvailable(UserInputError):
 
 
 @dataclass
+class Visit:
+    """A booked visit in a technician's day. ``fixed`` visits (under way) are never moved."""
+
+    job_id: str
+    county: str
+    eta: dt.datetime
+    duration_minutes: int
+    deadline: dt.datetime
+    fixed: bool = False
+
+    @property
+    def end(self) -> dt.datetime:
+        return self.eta + dt.timedelta(minutes=self.duration_minutes)
+
+
+@dataclass
 class Technician:
     """A field technician: skills per product category (level 1–5), coverage, shift, capacity and load."""
 
@@ -61,10 +80,18 @@ class Technician:
     active: bool = True
     rating: float = 4.5
     ratings: int = 0
-    # load: where the technician will be after the last booked job, when they are free, visits booked per day
-    location: str | None = None
-    available_from: dt.datetime | None = None
+    # load: the booked visits in arrival order, and visits booked per day (completed ones count too)
+    schedule: list[Visit] = field(default_factory=list)
     booked: dict[dt.date, int] = field(default_factory=dict)
+
+    @property
+    def location(self) -> str | None:
+        """Where the technician will be after the last booked visit."""
+        return self.schedule[-1].county if self.schedule else None
+
+    @property
+    def available_from(self) -> dt.datetime | None:
+        return self.schedule[-1].end if self.schedule else None
 
     def __post_init__(self) -> None:
         if self.daily_capacity < 1:
@@ -162,10 +189,14 @@ class Candidate:
     level: int
     meets_promise: bool
     cost: float
+    position: int | None = None  # None: after the last booked visit; else inserted before visit ``position``
+    moved: tuple[tuple[str, dt.datetime], ...] = ()  # visits pushed later by the insertion (all still on time)
 
     def to_dict(self) -> dict[str, object]:
         return {
             "technician_id": self.technician_id,
+            "inserted": self.position is not None,
+            "moves": len(self.moved),
             "eta": self.eta.isoformat(),
             "travel_minutes": round(self.travel_minutes, 1),
             "load": round(self.load, 2),
@@ -188,6 +219,7 @@ class Assignment:
     reason: str
     considered: int
     alternatives: tuple[Candidate, ...] = ()
+    moved: tuple[tuple[str, dt.datetime], ...] = ()
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -200,6 +232,7 @@ class Assignment:
             "reason": self.reason,
             "considered": self.considered,
             "alternatives": [c.to_dict() for c in self.alternatives],
+            "moved": [{"job_id": j, "eta": e.isoformat()} for j, e in self.moved],
         }
 
 
@@ -207,8 +240,6 @@ class Assignment:
 class _Booking:
     technician_id: str
     day: dt.date
-    previous_location: str | None
-    previous_available: dt.datetime | None
 
 
 class Dispatcher:
@@ -268,20 +299,58 @@ class Dispatcher:
                 continue
             origin = self.catalog.divisions[tech.location or tech.home]
             travel = travel_minutes(origin, target)
-            eta, day = self._eta(tech, now, travel)
+            start = max(now, tech.available_from) if tech.available_from else now
+            eta, day = self._eta(tech, start, travel)
+            position: int | None = None
+            moved: tuple[tuple[str, dt.datetime], ...] = ()
+            if (eta is None or eta > terms.on_site_by) and job.priority in (Priority.URGENT, Priority.HIGH):
+                jump = self._insertion(tech, job, now, terms)
+                if jump is not None and (eta is None or jump[0] < eta):
+                    eta, day, travel, position, moved = jump
             if eta is None or day is None:
                 continue
             load = tech.booked.get(day, 0) / tech.daily_capacity
             meets = eta <= terms.on_site_by
             arrival = (eta - now).total_seconds() / 60.0
             cost = arrival + 60.0 * load - 15.0 * (level - job.min_level) - 10.0 * (tech.rating - 4.0)
-            out.append(Candidate(tech.id, eta, travel, load, level, meets, cost))
+            out.append(Candidate(tech.id, eta, travel, load, level, meets, cost, position, moved))
         out.sort(key=lambda c: (not c.meets_promise, c.cost, c.technician_id))
         return out
 
+    def _insertion(
+        self, tech: Technician, job: Job, now: dt.datetime, terms: PromiseTerms
+    ) -> tuple[dt.datetime, dt.date, float, int, tuple[tuple[str, dt.datetime], ...]] | None:
+        """An urgent or high-priority job may go before the visits not yet under way, if every visit it pushes
+        later still keeps the promise it kept before (first-come first-served would leave it behind them)."""
+        sched = tech.schedule
+        p = len(sched)
+        while p > 0 and not sched[p - 1].fixed and sched[p - 1].eta > now:
+            p -= 1
+        if p == len(sched):
+            return None  # nothing to jump
+        prev = sched[p - 1] if p > 0 else None
+        start = max(now, prev.end) if prev else now
+        origin = self.catalog.divisions[prev.county if prev else tech.home]
+        target = self.catalog.divisions[job.county]
+        travel = travel_minutes(origin, target)
+        eta, day = self._eta(tech, start, travel)
+        if eta is None or day is None or eta > terms.on_site_by:
+            return None
+        end, loc = eta + dt.timedelta(minutes=job.duration_minutes), target
+        moved: list[tuple[str, dt.datetime]] = []
+        for visit in sched[p:]:
+            here = self.catalog.divisions[visit.county]
+            arrive = tech.calendar.add_working_minutes(end, travel_minutes(loc, here))
+            new = max(visit.eta, arrive)
+            if new > visit.deadline >= visit.eta:
+                return None  # would break a promise that was being kept
+            if new != visit.eta:
+                moved.append((visit.job_id, new))
+            end, loc = new + dt.timedelta(minutes=visit.duration_minutes), here
+        return eta, day, travel, p, tuple(moved)
+
     @staticmethod
-    def _eta(tech: Technician, now: dt.datetime, travel: float) -> tuple[dt.datetime | None, dt.date | None]:
-        start = max(now, tech.available_from) if tech.available_from else now
+    def _eta(tech: Technician, start: dt.datetime, travel: float) -> tuple[dt.datetime | None, dt.date | None]:
         for _ in range(Dispatcher.HORIZON_DAYS):
             begin = tech.calendar.next_working_moment(start)
             day = begin.date()
@@ -327,10 +396,17 @@ class Dispatcher:
             self.release(job.id)
         tech = self.technicians[cand.technician_id]
         day = cand.eta.date()
-        self._bookings[job.id] = _Booking(tech.id, day, tech.location, tech.available_from)
+        self._bookings[job.id] = _Booking(tech.id, day)
         tech.booked[day] = tech.booked.get(day, 0) + 1
-        tech.location = job.county
-        tech.available_from = cand.eta + dt.timedelta(minutes=job.duration_minutes)
+        terms = self.policy.terms(job.priority, job.county, job.created_at)
+        visit = Visit(job.id, job.county, cand.eta, job.duration_minutes, terms.on_site_by)
+        if cand.position is None:
+            tech.schedule.append(visit)
+        else:
+            new_eta = dict(cand.moved)
+            for v in tech.schedule[cand.position :]:
+                v.eta = new_eta.get(v.job_id, v.eta)
+            tech.schedule.insert(cand.position, visit)
         return Assignment(
             job_id=job.id,
             technician_id=tech.id,
@@ -341,6 +417,7 @@ class Dispatcher:
             reason=reason,
             considered=len(ranked),
             alternatives=tuple(c for c in ranked if c.technician_id != tech.id)[: self.ALTERNATIVES],
+            moved=cand.moved,
         )
 
     def release(self, job_id: str) -> None:
@@ -350,9 +427,14 @@ class Dispatcher:
             return
         tech = self.technicians[booking.technician_id]
         tech.booked[booking.day] = max(0, tech.booked.get(booking.day, 0) - 1)
-        # Only roll back position/free time if nothing was booked after this job.
-        if not any(b.technician_id == tech.id for b in self._bookings.values()):
-            tech.location, tech.available_from = booking.previous_location, booking.previous_available
+        tech.schedule[:] = [v for v in tech.schedule if v.job_id != job_id]
+
+    def eta_of(self, job_id: str) -> dt.datetime | None:
+        """The current arrival estimate of a booked job (insertions may have moved it)."""
+        booking = self._bookings.get(job_id)
+        if booking is None:
+            return None
+        return next((v.eta for v in self.technicians[booking.technician_id].schedule if v.job_id == job_id), None)
 
     def reassign(self, job: Job, now: dt.datetime, *, reason: str) -> tuple[Job, Assignment]:
         """The current technician declined or is late: exclude them and assign again."""

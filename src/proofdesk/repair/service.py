@@ -54,6 +54,7 @@ from proofdesk.repair.dispatch import (
     PromisePolicy,
     PromiseTerms,
     Technician,
+    Visit,
     due_alerts,
 )
 from proofdesk.repair.lifecycle import OPEN_STATUSES, WITH_TECHNICIAN, VisitStatus, transition
@@ -265,8 +266,16 @@ class RepairService:
             eta = req.eta.astimezone(CHINA_TZ)
             tech.booked[eta.date()] = tech.booked.get(eta.date(), 0) + 1
             if S(req.status) in OPEN_STATUSES:
-                tech.location = req.county_code
-                tech.available_from = eta + dt.timedelta(minutes=req.duration_minutes)
+                tech.schedule.append(
+                    Visit(
+                        req.id,
+                        req.county_code,
+                        eta,
+                        req.duration_minutes,
+                        req.on_site_by,
+                        fixed=S(req.status) not in (S.ASSIGNED, S.CONTACTED),  # under way: never moved
+                    )
+                )
         return Dispatcher(self.catalog, techs.values(), policy=self.policy)
 
     # -- intake ----------------------------------------------------------------------------------------------
@@ -388,6 +397,16 @@ class RepairService:
                 created_at=now,
             )
         )
+        for moved_id, new_eta in result.moved:  # an urgent job went first; these visits now arrive later
+            other = self.get(moved_id)
+            other.eta = new_eta
+            self._audit(
+                actor,
+                "repair.eta_moved",
+                "repair_request",
+                moved_id,
+                {"eta": new_eta.isoformat(), "because_of": req.id},
+            )
         self._audit(
             actor,
             "repair.assigned",

@@ -242,3 +242,32 @@ def test_happy_path_is_allowed_and_shortcuts_are_not() -> None:
     with pytest.raises(InvalidTransition):
         transition(VisitStatus.COMPLETED, VisitStatus.CANCELLED)
     assert allowed(VisitStatus.FOLLOWED_UP) == []
+
+
+def test_urgent_job_goes_before_visits_that_can_wait(catalog: DivisionCatalog) -> None:
+    d = Dispatcher(catalog, [tech(catalog, "a", "420202", ["420200"], skills={"safe": 3}, daily_capacity=10)])
+    for i in range(4):
+        d.assign(job(id=f"n{i}", duration_minutes=120, created_at=at(2026, 11, 24, 9)), at(2026, 11, 24, 9))
+    before = {v.job_id: v.eta for v in d.technicians["a"].schedule}
+    urgent = job(id="u", priority=Priority.URGENT, created_at=at(2026, 11, 24, 9, 30))
+    result = d.assign(urgent, at(2026, 11, 24, 9, 30))
+    assert result.meets_promise and result.eta == at(2026, 11, 24, 11, 50)  # right after the visit under way
+    assert [j for j, _ in result.moved] == ["n1", "n2", "n3"]
+    sched = d.technicians["a"].schedule
+    assert [v.job_id for v in sched] == ["n0", "u", "n1", "n2", "n3"]
+    assert all(v.eta <= v.deadline for v in sched)
+    assert all(d.eta_of(j) > before[j] for j in ("n1", "n2", "n3")) and d.eta_of("n0") == before["n0"]
+
+
+def test_urgent_job_never_breaks_a_promise_that_was_kept(catalog: DivisionCatalog) -> None:
+    d = Dispatcher(catalog, [tech(catalog, "a", "420202", ["420200"], skills={"safe": 3}, daily_capacity=10)])
+    for i in range(4):  # high priority: on site within 8 field hours, so none of them can be pushed far
+        d.assign(
+            job(id=f"h{i}", priority=Priority.HIGH, duration_minutes=90, created_at=at(2026, 11, 24, 9)),
+            at(2026, 11, 24, 9),
+        )
+    urgent = job(id="u", priority=Priority.URGENT, duration_minutes=240, created_at=at(2026, 11, 24, 9, 30))
+    result = d.assign(urgent, at(2026, 11, 24, 9, 30))
+    assert result.moved == () and not result.meets_promise  # appended, and escalated instead
+    assert [v.job_id for v in d.technicians["a"].schedule][-1] == "u"
+    assert "escalate" in result.reason
