@@ -59,6 +59,9 @@ class Comparison:
     colour_fit_rms: float
     blur_sigma: float  # > 0: reference blurred to match the claim; < 0: claim blurred to match the reference
     noise_level: float
+    #: The fitted colour model (see ``_apply_colour``) and the colour cue's threshold, for refinement.
+    colour_model: F32 | None = None
+    colour_threshold: float = 0.0
 
 
 def _warp(ref: U8, h: F64, size: tuple[int, int]) -> tuple[F32, Bool, F64]:
@@ -128,8 +131,10 @@ def _sample(mask: Bool, points: F32 | None, count: int, rng: np.random.Generator
     return ys[keep][:count], xs[keep][:count]
 
 
-def _fit_colour(warped: F32, claim: F32, overlap: Bool, points: F32, rng: np.random.Generator) -> tuple[F32, float]:
-    """Robust global colour transfer reference -> claim; returns (fitted warped reference, rms).
+def _fit_colour(
+    warped: F32, claim: F32, overlap: Bool, points: F32, rng: np.random.Generator
+) -> tuple[F32, float, F32]:
+    """Robust global colour transfer reference -> claim; returns (fitted warped reference, rms, model).
 
     Seeded on pixels around the registration inliers (content the two images share for certain), then
     refitted on every overlap pixel that agrees with the seed fit. This stays right even when most of the
@@ -141,8 +146,11 @@ def _fit_colour(warped: F32, claim: F32, overlap: Bool, points: F32, rng: np.ran
     oy, ox = _sample(overlap, None, 12000, rng)
     if len(ay) < 50:
         ay, ax = oy, ox
+    identity = np.zeros((_N_COLOUR + _N_SPATIAL, 3), np.float32)
+    for k in range(3):
+        identity[1 + 3 * k, k] = 255.0
     if len(ay) < 50:
-        return warped, 0.0
+        return warped, 0.0, identity
     ys = np.concatenate([ay, oy])
     xs = np.concatenate([ax, ox])
     xy = np.stack([xs / wid, ys / hgt], axis=1).astype(np.float32)
@@ -162,22 +170,35 @@ def _fit_colour(warped: F32, claim: F32, overlap: Bool, points: F32, rng: np.ran
         rms = float(np.sqrt(np.mean(resid[keep] ** 2)))
         keep = resid <= max(12.0, 3.0 * rms)
     if not full.any():
-        full[:_N_COLOUR] = coef
-    # Apply. Colour part: one 256-entry table per (output, input) channel pair, summed (cv2.LUT on the
-    # rounded warped reference). Spatial part: a smooth field computed on a coarse grid and resized.
+        full[:_N_COLOUR] = coef if coef.any() else identity[:_N_COLOUR]
+    return _apply_colour(warped, full, (0, 0, wid, hgt)), rms, full
+
+
+def _apply_colour(warped: F32, coef: F32, frame: tuple[int, int, int, int]) -> F32:
+    """Apply a fitted colour model to ``warped``, a window ``frame`` = (x0, y0, frame_w, frame_h) of the frame.
+
+    Colour part: one 256-entry table per (output, input) channel pair, summed (cv2.LUT on the rounded
+    warped reference). Spatial part: a smooth field on a coarse grid of the window, resized. Positions are
+    fractions of the whole frame, so a window of a larger (refinement) frame gets the same field.
+    """
+    x0, y0, frame_w, frame_h = frame
+    hgt, wid = warped.shape[:2]
     levels = np.arange(256, dtype=np.float32) / 255.0
     powers = np.stack([levels, levels**2, levels**3], axis=1)  # (256, 3)
     ref_u8 = np.clip(np.rint(warped), 0, 255).astype(np.uint8)
     out = np.empty_like(warped)
     for c in range(3):
-        tables = np.stack([powers @ full[1 + 3 * k : 4 + 3 * k, c] for k in range(3)], axis=1)  # (256, 3)
+        tables = np.stack([powers @ coef[1 + 3 * k : 4 + 3 * k, c] for k in range(3)], axis=1)  # (256, 3)
         mapped = cv2.LUT(ref_u8, tables.reshape(256, 1, 3).astype(np.float32))
-        out[..., c] = cv2.transform(mapped, np.ones((1, 3), np.float32)) + full[0, c]
+        out[..., c] = cv2.transform(mapped, np.ones((1, 3), np.float32)) + coef[0, c]
     gw, gh = max(2, wid // 8), max(2, hgt // 8)
-    gx, gy = np.meshgrid(np.linspace(0, 1, gw, dtype=np.float32), np.linspace(0, 1, gh, dtype=np.float32))
-    spatial = np.stack([gx, gy, gx * gx, gy * gy, gx * gy], axis=2) @ full[_N_COLOUR:]
+    gx, gy = np.meshgrid(
+        np.linspace(x0 / frame_w, (x0 + wid) / frame_w, gw, dtype=np.float32),
+        np.linspace(y0 / frame_h, (y0 + hgt) / frame_h, gh, dtype=np.float32),
+    )
+    spatial = np.stack([gx, gy, gx * gx, gy * gy, gx * gy], axis=2) @ coef[_N_COLOUR:]
     out += cv2.resize(spatial.astype(np.float32), (wid, hgt), interpolation=cv2.INTER_LINEAR)
-    return np.clip(out, 0.0, 255.0).astype(np.float32), rms
+    return np.clip(out, 0.0, 255.0).astype(np.float32)
 
 
 def _gray(rgb: F32) -> F32:
@@ -310,7 +331,7 @@ def compare(
     warped, overlap, _ = _warp(reference, homography, (wid, hgt))
     anchor = _anchor(claim_points, overlap)
     claim_f = claim.astype(np.float32)
-    fitted, rms = _fit_colour(warped, claim_f, overlap, claim_points, rng)
+    fitted, rms, colour_model = _fit_colour(warped, claim_f, overlap, claim_points, rng)
 
     ref_gray, claim_gray = _gray(fitted), _gray(claim_f)
     blur_sigma = _match_blur(ref_gray, claim_gray, claim_points)
@@ -378,4 +399,70 @@ def compare(
         colour_fit_rms=rms,
         blur_sigma=blur_sigma,
         noise_level=noise,
+        colour_model=colour_model,
+        colour_threshold=colour_t,
     )
+
+
+def refine(
+    claim_hi: U8,
+    reference_hi: U8,
+    homography_hi: F64,
+    comparison: Comparison,
+    *,
+    colour_floor: float = 14.0,
+    colour_k: float = 6.0,
+) -> Bool:
+    """The edit mask redrawn at a higher resolution, inside the regions the working-scale pass found.
+
+    The working-scale cues are smoothed over ~2 px, so a thin crack's mask comes out several times wider
+    than the line. Here each region's box is compared again at ``claim_hi`` resolution (the reference warped
+    by ``homography_hi``: claim_hi <- reference_hi) with the same colour model and blur match, barely
+    smoothed; a pixel stays in the mask if its difference from the reference's 3x3 envelope exceeds a
+    threshold measured on the unchanged ring around the region. A region whose refinement keeps under a
+    fifth of it (a texture change with little colour change) keeps its working-scale shape.
+    """
+    hgt, wid = claim_hi.shape[:2]
+    work_w = comparison.edited.shape[1]
+    coarse_hi = cv2.resize(comparison.edited.astype(np.uint8), (wid, hgt), interpolation=cv2.INTER_NEAREST) > 0
+    out = np.zeros((hgt, wid), dtype=bool)
+    if not coarse_hi.any() or comparison.colour_model is None:
+        return coarse_hi
+    factor = wid / float(work_w)
+    pad = max(4, round(4 * factor))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(comparison.edited.astype(np.uint8), connectivity=8)
+    sigma = abs(comparison.blur_sigma) * factor
+    labels_hi = cv2.resize(np.minimum(labels, 65535).astype(np.uint16), (wid, hgt), interpolation=cv2.INTER_NEAREST)
+    box_kernel = np.ones((3, 3), np.uint8)
+    for i in range(1, n):
+        x, y, w, h, _area = (int(v) for v in stats[i])
+        x0 = max(0, int(x * factor) - pad)
+        y0 = max(0, int(y * factor) - pad)
+        x1 = min(wid, int((x + w) * factor) + pad)
+        y1 = min(hgt, int((y + h) * factor) + pad)
+        zone = labels_hi[y0:y1, x0:x1] == i
+        shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
+        warped, overlap, _ = _warp(reference_hi, shift @ homography_hi, (x1 - x0, y1 - y0))
+        fitted = _apply_colour(warped, comparison.colour_model, (x0, y0, wid, hgt))
+        crop = claim_hi[y0:y1, x0:x1].astype(np.float32)
+        if comparison.blur_sigma > 0:
+            fitted = _blur(fitted, sigma)
+        elif comparison.blur_sigma < 0:
+            crop = _blur(crop, sigma)
+        fitted, crop = _blur(fitted, 0.7), _blur(crop, 0.7)
+        over = np.maximum(crop - cv2.dilate(fitted, box_kernel), 0.0) + np.maximum(
+            cv2.erode(fitted, box_kernel) - crop, 0.0
+        )
+        diff = np.sqrt(cv2.transform(over * over, np.ones((1, 3), np.float32)))
+        grown = cv2.dilate(zone.astype(np.uint8), np.ones((2 * pad + 1, 2 * pad + 1), np.uint8)) > 0
+        ring = grown & ~cv2.dilate(zone.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & overlap
+        if int(ring.sum()) >= 30:
+            med, spread = _robust_spread(diff[ring])
+            threshold = max(colour_floor, med + colour_k * spread)
+        else:
+            threshold = max(colour_floor, comparison.colour_threshold)
+        fine = (diff > threshold) & grown & overlap
+        fine = cv2.morphologyEx(fine.astype(np.uint8), cv2.MORPH_CLOSE, box_kernel) > 0
+        keep = fine if int(fine.sum()) >= 0.2 * int(zone.sum()) else zone
+        out[y0:y1, x0:x1] |= keep
+    return out

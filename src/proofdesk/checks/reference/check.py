@@ -29,7 +29,7 @@ import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from proofdesk.checks.base import CheckContext, Finding, Region
-from proofdesk.checks.reference._compare import Comparison, compare
+from proofdesk.checks.reference._compare import Comparison, compare, refine
 from proofdesk.checks.reference._register import Registration, describe_transform, register, to_full
 from proofdesk.errors import InvalidSettings
 from proofdesk.evidence import Evidence
@@ -243,7 +243,26 @@ class ReferenceCheck:
 
     # ------------------------------------------------------------------ findings
 
-    def _regions(self, claim: Evidence, comp: Comparison) -> tuple[list[Region], npt.NDArray[np.uint8], list[str]]:
+    def _refined(self, claim: Evidence, claim_feats: LocalFeatures, att: _Attempt) -> npt.NDArray[np.bool_]:
+        """The edit mask at up to twice the working resolution (``_compare.refine``)."""
+        side = 2 * self.config.max_side
+        claim_hi = claim.reduced(side)
+        ref_hi = att.reference.reduced(side)
+        a = claim_hi.shape[1] / float(claim_feats.width)
+        b = ref_hi.shape[1] / float(att.features.width)
+        h_hi = np.diag([a, a, 1.0]) @ att.registration.homography @ np.diag([1.0 / b, 1.0 / b, 1.0])
+        return refine(
+            claim_hi,
+            ref_hi,
+            h_hi,
+            att.comparison,
+            colour_floor=self.config.colour_floor,
+            colour_k=self.config.colour_k,
+        )
+
+    def _regions(
+        self, claim: Evidence, comp: Comparison, fine: npt.NDArray[np.bool_] | None = None
+    ) -> tuple[list[Region], npt.NDArray[np.uint8], list[str]]:
         work_h, work_w = comp.edited.shape
         n, labels, stats, centroids = cv2.connectedComponentsWithStats(comp.edited.astype(np.uint8), connectivity=8)
         sx, sy = claim.width / work_w, claim.height / work_h
@@ -258,9 +277,8 @@ class ReferenceCheck:
             region = Region(x0, y0, x1 - x0, y1 - y0, min(1.0, 0.5 + 0.25 * heat), cue=f"changed ({where})")
             regions.append((area, region, where))
         regions.sort(key=lambda t: -t[0])
-        full = cv2.resize(
-            comp.edited.astype(np.uint8) * 255, (claim.width, claim.height), interpolation=cv2.INTER_LINEAR
-        )
+        source = fine if fine is not None else comp.edited
+        full = cv2.resize(source.astype(np.uint8) * 255, (claim.width, claim.height), interpolation=cv2.INTER_LINEAR)
         mask = np.asarray(cv2.threshold(full, 127, 255, cv2.THRESH_BINARY)[1], dtype=np.uint8)
         places: list[str] = []
         for _, _, where in regions:
@@ -285,7 +303,10 @@ class ReferenceCheck:
         edited_of_overlap = edited_px / overlap_px if overlap_px else 0.0
         edited_of_claim = edited_px / float(comp.edited.size)
         regenerated = comp.agreement_fine < cfg.regenerated_fine
-        regions, mask, places = self._regions(claim, comp)
+        # Refine the mask at a higher resolution unless most of the footprint changed (a pasted scene: the
+        # working-scale mask is already right, and refining it would only cost time).
+        fine = self._refined(claim, claim_feats, att) if 0 < edited_of_overlap <= 0.35 else None
+        regions, mask, places = self._regions(claim, comp, fine)
         edited = edited_of_overlap >= cfg.edited_fraction or regenerated
         words = transform.words()
         how = f" ({', '.join(words)})" if words else ""
