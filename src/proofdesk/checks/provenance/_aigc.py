@@ -59,7 +59,7 @@ _PRODUCER_NAMES: Final = {
 _LABEL_MEANING: Final = {"1": "AI generated (属于)", "2": "possibly AI (可能)", "3": "suspected AI (疑似)"}
 _MAX_OBJECT: Final = 16 * 1024
 _SCAN_WINDOW: Final = 512 * 1024
-_MARKERS: Final = (b"AIGC{", b'"AIGC"', b"tc260.org.cn/ns/AIGC", b"TC260:AIGC")
+_TAIL_WINDOW: Final = 256 * 1024
 
 
 def producer_name(code: str) -> str | None:
@@ -176,8 +176,12 @@ def read_labels(
     text_chunks: Mapping[str, str],
     exif_strings: Iterable[tuple[str, str]],
     data: bytes,
+    head_end: int | None = None,
 ) -> list[Signal]:
-    """Every AIGC label in the file. ``xmp_values``/``exif_strings`` are (source, value) pairs."""
+    """Every AIGC label in the file. ``xmp_values``/``exif_strings`` are (source, value) pairs.
+
+    ``head_end`` bounds the head scan (for JPEG: the end of the header segments, where APPn segments live).
+    """
     signals: list[Signal] = []
     for source, value in xmp_values:
         signals += _from_value(value, source)
@@ -188,19 +192,25 @@ def read_labels(
         if "AIGC" in value:
             signals += _from_value(value, source)
     if not signals:
-        signals += scan_bytes(data)
+        signals += scan_bytes(data, head_end=head_end)
     return signals
 
 
-_BARE = re.compile(rb"AIGC\"?\s*[:=]?\s*(\{)")
+# ``AIGC{``, ``"AIGC":{``, and the XMP forms ``AIGC>{`` / ``AIGC="{`` when the packet itself was refused.
+_BARE = re.compile(rb"AIGC\"?\s*[:=>]?\s*\"?(\{)")
 
 
-def scan_bytes(data: bytes) -> list[Signal]:
-    """Bare ``AIGC{...}`` (or ``"AIGC":{...}``) in the first and last 512 KB, for placements no parser reads."""
-    head, tail = data[:_SCAN_WINDOW], data[-_SCAN_WINDOW:] if len(data) > _SCAN_WINDOW else b""
+def scan_bytes(data: bytes, *, head_end: int | None = None) -> list[Signal]:
+    """Bare ``AIGC{...}`` (or ``"AIGC":{...}``) in the head and the last 512 KB, for placements no parser reads.
+
+    One ``find`` of ``AIGC`` per window (every marker contains it) keeps this under a millisecond on 12 MP.
+    """
+    head_size = min(_SCAN_WINDOW, head_end) if head_end is not None else _SCAN_WINDOW
+    head = data[:head_size]
+    tail = data[-_TAIL_WINDOW:] if len(data) > head_size + _TAIL_WINDOW else data[head_size:]
     signals: list[Signal] = []
     for where, chunk in (("head", head), ("tail", tail)):
-        if not any(m in chunk for m in _MARKERS):
+        if chunk.find(b"AIGC") < 0:
             continue
         for match in _BARE.finditer(chunk):
             start = match.start(1)

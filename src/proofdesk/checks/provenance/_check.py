@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Final, Self
 from PIL import Image
 
 from proofdesk.checks.base import CheckContext, Finding, JSONScalar, Region
-from proofdesk.checks.provenance import _aigc, _c2pa, _ocr, _stealth, _tools, _watermark, _xmp
+from proofdesk.checks.provenance import _aigc, _c2pa, _containers, _ocr, _stealth, _tools, _watermark, _xmp
 from proofdesk.checks.provenance._signals import (
     SCORE_VISIBLE_LABEL,
     SCORE_WATERMARK,
@@ -33,7 +33,7 @@ _DEFAULTS: Final[dict[str, Any]] = {
     "trust_list": "bundled",  # "bundled" (package data) or "none"
     "ocr": "auto",  # visible-label OCR: auto = behind the gate, always, never
     "watermark": "auto",  # DWT-DCT decoding: auto = behind the gate, always, never
-    "ocr_gate_edge_fraction": 0.03,  # corner crop must have at least this fraction of strong-edge pixels
+    "ocr_gate_min_glyphs": 4,  # glyph-like blobs in a row in an edge crop ("AI生成" is four glyphs)
     "watermark_min_jpeg_quality": 90,  # the mark does not survive q85 and below (reference §3.1)
     "ocr_min_confidence": 0.5,
 }
@@ -80,10 +80,12 @@ class ProvenanceCheck:
         for key in ("ocr", "watermark"):
             if merged[key] not in _MODES:
                 raise InvalidSettings(f"provenance: {key} must be one of {', '.join(_MODES)}")
-        for key in ("ocr_gate_edge_fraction", "ocr_min_confidence"):
-            value = merged[key]
-            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
-                raise InvalidSettings(f"provenance: {key} must be a number in [0, 1]")
+        value = merged["ocr_min_confidence"]
+        if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+            raise InvalidSettings("provenance: ocr_min_confidence must be a number in [0, 1]")
+        glyphs = merged["ocr_gate_min_glyphs"]
+        if not isinstance(glyphs, int) or isinstance(glyphs, bool) or glyphs < 1:
+            raise InvalidSettings("provenance: ocr_gate_min_glyphs must be a positive integer")
         quality = merged["watermark_min_jpeg_quality"]
         if not isinstance(quality, int) or isinstance(quality, bool) or not 1 <= quality <= 100:
             raise InvalidSettings("provenance: watermark_min_jpeg_quality must be an integer in [1, 100]")
@@ -112,6 +114,7 @@ class ProvenanceCheck:
             text_chunks=meta.text,
             exif_strings=[(_tools.EXIF_NAMES[k], v) for k, v in exif.items()],
             data=claim.data,
+            head_end=_containers.jpeg_header_end(claim.data) if claim.format == "JPEG" else None,
         )
         signals += _tools.generator_signals(meta.text, exif)
         if claim.format == "PNG":
@@ -124,7 +127,7 @@ class ProvenanceCheck:
         signals += _tools.software_signals(software)
         # C2PA: embedded store (byte gate first), or a remote pointer in XMP (reported, never fetched).
         remote = _xmp.remote_manifest_url(props)
-        if _c2pa.has_manifest_bytes(claim.data):
+        if _containers.has_c2pa(claim.data, claim.format):
             store, error = self._c2pa.read(claim.data, claim.format)
             if store is not None:
                 signals += _c2pa.store_signals(store, self._c2pa.trust)
@@ -160,7 +163,7 @@ class ProvenanceCheck:
             return False, f"format {claim.format}"
         return True, "gate passed"
 
-    def ocr_gate(self, claim: Evidence, current: float) -> tuple[bool, str, float | None]:
+    def ocr_gate(self, claim: Evidence, current: float) -> tuple[bool, str, int | None]:
         """Whether OCR can matter: not already decided, no camera EXIF, text-like edges in a corner."""
         mode = self.config["ocr"]
         if mode != "auto":
@@ -169,10 +172,11 @@ class ProvenanceCheck:
             return False, "a stronger signal already decides", None
         if self._camera_exif(claim):
             return False, "camera capture EXIF present", None
-        likelihood = _ocr.corner_text_likelihood(claim.reduced(512))
-        if likelihood < self.config["ocr_gate_edge_fraction"]:
-            return False, f"corner edge fraction {likelihood:.3f} below gate", likelihood
-        return True, "gate passed", likelihood
+        glyphs = _ocr.corner_text_line(claim.reduced(1024))
+        if glyphs < self.config["ocr_gate_min_glyphs"]:
+            why = f"longest glyph run in an edge crop is {glyphs}, below {self.config['ocr_gate_min_glyphs']}"
+            return False, why, glyphs
+        return True, "gate passed", glyphs
 
     def run(self, claim: Evidence, context: CheckContext) -> Finding:  # noqa: ARG002 - context unused by design
         """Read everything, then summarise; see module docstring."""
@@ -205,12 +209,12 @@ class ProvenanceCheck:
                                       f"(threshold {match.payload.threshold})", {"payload": match.payload.name}))
             current = max(current, SCORE_WATERMARK if match.detected else 0.0)
 
-        run_ocr, why_ocr, likelihood = self.ocr_gate(claim, current)
+        run_ocr, why_ocr, glyphs = self.ocr_gate(claim, current)
         measurements["ocr_ran"] = run_ocr
         facts["ocr_gate"] = why_ocr
-        if likelihood is not None:
-            measurements["ocr_gate_edge_fraction"] = round(likelihood, 4)
-            thresholds["ocr_gate_edge_fraction"] = self.config["ocr_gate_edge_fraction"]
+        if glyphs is not None:
+            measurements["ocr_gate_glyph_run"] = glyphs
+            thresholds["ocr_gate_glyph_run"] = self.config["ocr_gate_min_glyphs"]
         if run_ocr:
             t0 = time.perf_counter()
             labels = self._ocr.read(claim.reduced(1024), claim.width)

@@ -57,21 +57,40 @@ def _crops(rgb: npt.NDArray[np.uint8]) -> list[tuple[str, int, int, npt.NDArray[
     return [(name, y, x, rgb[y : y + ch, x : x + cw]) for name, (y, x) in zip(_REGIONS, origins, strict=True)]
 
 
-def corner_text_likelihood(rgb: npt.NDArray[np.uint8]) -> float:
-    """Cheap gate (~2 ms): the largest fraction of strong-gradient pixels in any corner crop.
+def corner_text_line(rgb: npt.NDArray[np.uint8]) -> int:
+    """Cheap gate (~20 ms): the longest run of glyph-like blobs on one line in any edge crop.
 
-    Rendered text is dense in sharp edges; flat backgrounds and soft photo corners are not. The gate only
-    decides whether to spend OCR time; it never produces a signal itself.
+    Bright-on-dark and dark-on-bright strokes are isolated with a 9-px top-hat / black-hat on a 1024-px copy,
+    connected components of glyph size (6 px to half the crop high, at most 3x as wide as high) are kept, and
+    for each blob we count the blobs of similar height on the same line within 2.5 heights. The shortest
+    legal label, "AI生成", is four glyphs, so a run of four is what the gate asks for. It only decides whether
+    to spend OCR time; it never produces a signal itself.
     """
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    scale = 256 / max(gray.shape)
+    h, w = rgb.shape[:2]
+    scale = _WORK_SIDE / max(h, w)
     if scale < 1:
-        gray = cv2.resize(gray, (max(1, int(gray.shape[1] * scale)), max(1, int(gray.shape[0] * scale))),
-                          interpolation=cv2.INTER_AREA)
-    best = 0.0
-    for _name, _y, _x, crop in _crops(np.stack([gray] * 3, axis=-1)):
-        lap = np.abs(cv2.Laplacian(crop[:, :, 0], cv2.CV_16S, ksize=3))
-        best = max(best, float(np.mean(lap > 60)))
+        rgb = np.asarray(cv2.resize(rgb, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA),
+                         dtype=np.uint8)
+    gray: npt.NDArray[np.uint8] = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
+    kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (9, 9))
+    best = 0
+    for _name, _y, _x, crop in _crops(gray[:, :, None]):
+        plane = np.ascontiguousarray(crop[:, :, 0])
+        for hat in (cv2.MORPH_TOPHAT, cv2.MORPH_BLACKHAT):
+            mask = (cv2.morphologyEx(plane, hat, kernel) > 50).astype(np.uint8)
+            count, _labels, stats, _centroids = cv2.connectedComponentsWithStats(mask, connectivity=8)
+            s = stats[1:count]
+            keep = s[(s[:, 3] >= 6) & (s[:, 3] <= 0.5 * plane.shape[0]) & (s[:, 2] <= 3 * s[:, 3]) & (s[:, 4] >= 12)]
+            if len(keep) < 2:
+                continue
+            heights = keep[:, 3].astype(np.float64)
+            cy = keep[:, 1] + heights / 2
+            cx = keep[:, 0] + keep[:, 2] / 2.0
+            ratio = heights[:, None] / heights[None, :]
+            dx = np.abs(cx[:, None] - cx[None, :])
+            same_line = (np.abs(cy[:, None] - cy[None, :]) < 0.4 * heights[:, None]) & (ratio > 0.6) & (ratio < 1.7)
+            neighbours = (same_line & (dx < 2.5 * heights[:, None]) & (dx > 0)).sum(axis=1)
+            best = max(best, int(neighbours.max()) + 1)
     return best
 
 

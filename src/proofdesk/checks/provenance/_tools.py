@@ -229,7 +229,8 @@ def vendor_signals(exif: Mapping[int, str], data: bytes) -> list[Signal]:
                               "xAI Grok signature: Artist is a UUID and ImageDescription holds 'Signature: <base64>'",
                               {"tool": "xAI Grok", "artist": artist}))
     tail = data[-_TAIL:]
-    match = _GEN_AI_TYPE.search(tail)
+    at = tail.find(b"genAIType")
+    match = _GEN_AI_TYPE.search(tail, max(0, at - 1)) if at >= 0 else None
     if match:
         value = int(match.group(1))
         start = max(0, match.start() - 80)

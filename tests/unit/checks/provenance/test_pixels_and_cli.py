@@ -56,7 +56,14 @@ def test_ocr_gate_closed_on_flat_corners() -> None:
     flat = np.full((400, 600, 3), 240, dtype=np.uint8)
     finding = check.run(read_evidence(encode(flat, "PNG"), name="flat.png"), CheckContext())
     assert finding.measurements["ocr_ran"] is False
-    assert finding.measurements["ocr_gate_edge_fraction"] == 0.0
+    assert finding.measurements["ocr_gate_glyph_run"] == 0
+
+
+@pytest.mark.parametrize("name", ["aigc/doubao_black_1x1_1.png", "aigc/jimeng_cap_A.png"])
+def test_ocr_gate_open_on_visible_labels(name: str) -> None:
+    from proofdesk.checks.provenance import _ocr
+
+    assert _ocr.corner_text_line(read_evidence(PROVENANCE / name).reduced(1024)) >= 4
 
 
 @pytest.mark.slow

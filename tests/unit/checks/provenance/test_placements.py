@@ -314,3 +314,17 @@ def test_novelai_stealth_alpha(compress: bool) -> None:
 def test_novelai_stealth_corrupt_length_is_a_finding() -> None:
     finding = _run(_stealth_png({"Software": "NovelAI"}, corrupt=True))
     assert "stealth metadata magic found" in str(_kinds(finding)["malformed"]["summary"])
+
+
+def test_aigc_label_still_found_when_the_xmp_packet_is_refused() -> None:
+    # A DTD makes defusedxml refuse the packet; the byte scan still reads the label, and both are reported.
+    value = json.dumps(LABEL).replace('"', "&quot;")
+    packet = ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><x:xmpmeta xmlns:x="adobe:ns:meta/">'
+              '<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+              f'xmlns:TC260="http://www.tc260.org.cn/ns/AIGC/1.0/"><TC260:AIGC>{value}</TC260:AIGC>'
+              "</rdf:Description></rdf:RDF></x:xmpmeta>")
+    finding = _run(_jpeg(xmp=packet.encode()))
+    kinds = _kinds(finding)
+    assert "refused unsafe XML" in str(kinds["malformed"]["value"])
+    assert kinds["aigc_label"]["detail"]["ProduceID"] == "kling-123"  # type: ignore[index]
+    assert finding.label == "ai_generated"
