@@ -86,6 +86,10 @@ class CaseService:
         # between threads because a check may keep per-call state.
         self._local = threading.local()
 
+    def warm_up(self) -> None:
+        """Build this thread's checks ahead of the first job (worker start-up)."""
+        self._checks()
+
     def _checks(self) -> list[Check]:
         checks: list[Check] | None = getattr(self._local, "checks", None)
         if checks is None:
@@ -148,6 +152,11 @@ class CaseService:
         files = [accept_upload(u, self.deps.settings.evidence) for u in uploads]
         if need_photo and not any(f.kind == "photo" for f in files):
             raise UserInputError("send at least one photo", code="missing_photo")
+        # Write the blobs (fsync) before the database transaction opens, so the transaction - which on SQLite
+        # holds the one write lock - stays short; the put inside _store is then a cheap existence check. If
+        # the transaction fails, the blobs stay unreferenced: content-addressed and harmless.
+        for f in files:
+            self.deps.store.put(f.data, f.content_type)
         return files
 
     # -- filing ---------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ _worker_services: Services | None = None
 def _init_worker(settings: Settings) -> None:
     global _worker_services
     _worker_services = build_services(settings)
+    _worker_services.cases.warm_up()  # import and build the checks now, not during the first job
 
 
 def _execute(job_id: str) -> str:
