@@ -122,6 +122,7 @@ def run_dispatch(catalog: DivisionCatalog, requests: int = 10_000) -> str:
     index_ms = (time.perf_counter() - t0) * 1000
     rng = random.Random(11)
     assign_ms: list[float] = []
+    assign_cpu_ms: list[float] = []  # CPU time: what the assignment costs when the machine is shared
     ranked_ms: list[float] = []
     naive_ms: list[float] = []
     kept = {p: [0, 0] for p in Priority}
@@ -137,7 +138,7 @@ def run_dispatch(catalog: DivisionCatalog, requests: int = 10_000) -> str:
             slow = naive_candidates(dispatcher, job, now)
             naive_ms.append((time.perf_counter() - t) * 1000)
             agree += [c.technician_id for c in fast] == [c.technician_id for c in slow]
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         try:
             result = dispatcher.assign(job, now)
         except NoTechnicianAvailable:
@@ -145,6 +146,7 @@ def run_dispatch(catalog: DivisionCatalog, requests: int = 10_000) -> str:
             kept[job.priority][1] += 1
             continue
         assign_ms.append((time.perf_counter() - t) * 1000)
+        assign_cpu_ms.append((time.process_time() - c) * 1000)
         if rng.random() < 0.03:
             reassigned += 1
             try:
@@ -181,7 +183,8 @@ def run_dispatch(catalog: DivisionCatalog, requests: int = 10_000) -> str:
         [
             [name, len(v), f"{statistics.mean(v):.3f}", f"{pct(v, 0.5):.3f}", f"{pct(v, 0.95):.3f}", f"{max(v):.3f}"]
             for name, v in [
-                ("assign (index + rank + book)", assign_ms),
+                ("assign (index + rank + book), wall clock", assign_ms),
+                ("assign, CPU time of this process", assign_cpu_ms),
                 ("rank via county index", ranked_ms),
                 ("rank via naive scan of all technicians", naive_ms),
             ]

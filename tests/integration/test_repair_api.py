@@ -152,5 +152,11 @@ def test_repair_over_http(tmp_path: Path) -> None:
         assert fu.json()["stars"] == 4
         techs = client.get("/repair/technicians", headers=h("dispatcher")).json()
         assert techs[0]["rating"] == 4.0 and techs[0]["ratings"] == 1
+        assert techs[0]["booked_today"] >= 1  # today's load (the visits booked for the day, done ones included)
+        off = client.put(
+            f"/repair/technicians/{tech.json()['id']}/days-off", json={"days": ["2030-02-01"]}, headers=h("tech")
+        )
+        assert off.status_code == 200
+        assert client.get("/repair/technicians", headers=h("dispatcher")).json()[0]["days_off"] == ["2030-02-01"]
         assert "/repair/requests" in client.get("/openapi.json").json()["paths"]
     services.close()

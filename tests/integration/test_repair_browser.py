@@ -76,11 +76,28 @@ def test_technician_phone_page(server: tuple[str, Services], tmp_path: Path) -> 
         svc = RepairService(s, services.cipher, services.store, services.settings)
         dispatcher = Principal(Role.DISPATCHER, None)
         team = svc.create_team(dispatcher, name="黄石", coverage=["420200"])
-        tech = svc.add_technician(dispatcher, team_id=team.id, name="王建国", phone=None, home_code="420202",
-                                  skills={"safe": 3}, weekends=True, shift=("00:00", "23:59"))
-        req = svc.intake(Principal(Role.AGENT, None), IntakeForm(
-            channel="phone", customer_name="张三", customer_phone="13812345678",
-            address="湖北省黄石市黄石港区湖滨大道8号", category="safe", product="保险柜", fault="电子锁打不开"))
+        tech = svc.add_technician(
+            dispatcher,
+            team_id=team.id,
+            name="王建国",
+            phone=None,
+            home_code="420202",
+            skills={"safe": 3},
+            weekends=True,
+            shift=("00:00", "23:59"),
+        )
+        req = svc.intake(
+            Principal(Role.AGENT, None),
+            IntakeForm(
+                channel="phone",
+                customer_name="张三",
+                customer_phone="13812345678",
+                address="湖北省黄石市黄石港区湖滨大道8号",
+                category="safe",
+                product="保险柜",
+                fault="电子锁打不开",
+            ),
+        )
         rid = req.id
         token = issue_token(s, Role.TECHNICIAN, tech.id).token
     photo = tmp_path / "before.jpg"
@@ -88,8 +105,9 @@ def test_technician_phone_page(server: tuple[str, Services], tmp_path: Path) -> 
     SHOTS.mkdir(parents=True, exist_ok=True)
 
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox",
-                                                                           "--disable-gpu"])
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
+        )
         ctx = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
         ctx.add_cookies([{"name": COOKIE, "value": token, "url": base}])
         page: Any = ctx.new_page()

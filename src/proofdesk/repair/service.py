@@ -1025,6 +1025,25 @@ class RepairService:
             )
         )
 
+    def loads(self, principal: Principal, day: dt.date | None = None) -> dict[str, int]:
+        """Visits booked per technician on ``day`` (China date; default today): their current load."""
+        require(principal, Role.DISPATCHER, Role.AGENT)
+        day = day or self.clock().astimezone(CHINA_TZ).date()
+        start = dt.datetime.combine(day, dt.time(0, 0), CHINA_TZ)
+        rows = self.session.execute(
+            select(RepairRequest.technician_id, RepairRequest.eta).where(
+                RepairRequest.technician_id.is_not(None),
+                RepairRequest.eta >= start,
+                RepairRequest.eta < start + dt.timedelta(days=1),
+                RepairRequest.status != S.CANCELLED.value,
+            )
+        ).all()
+        out: dict[str, int] = {}
+        for tech_id, _eta in rows:
+            if tech_id is not None:
+                out[tech_id] = out.get(tech_id, 0) + 1
+        return out
+
     def technicians(self, principal: Principal) -> list[RepairTechnician]:
         require(principal, Role.DISPATCHER, Role.AGENT)
         return list(self.session.scalars(select(RepairTechnician).order_by(RepairTechnician.created_at)))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, UploadFile
@@ -331,9 +332,21 @@ def add_technician(body: TechnicianIn, principal: PrincipalDep, services: Servic
         return {"id": t.id, "display_name": t.display_name}
 
 
-@router.get("/technicians", summary="Technicians with load and rating (dispatcher)", responses=ERRORS)
+class DaysOffIn(BaseModel):
+    days: list[date]
+
+
+@router.put("/technicians/{technician_id}/days-off", summary="Personal days off (leave)", responses=ERRORS)
+def days_off(technician_id: str, body: DaysOffIn, principal: PrincipalDep, services: ServicesDep) -> dict[str, Any]:
+    with _service(services) as svc:
+        svc.set_days_off(principal, technician_id, body.days)
+        return {"id": technician_id, "days_off": [d.isoformat() for d in sorted(set(body.days))]}
+
+
+@router.get("/technicians", summary="Technicians with today's load and rating (dispatcher)", responses=ERRORS)
 def technicians(principal: PrincipalDep, services: ServicesDep) -> list[dict[str, Any]]:
     with _service(services) as svc:
+        loads = svc.loads(principal)
         return [
             {
                 "id": t.id,
@@ -342,6 +355,8 @@ def technicians(principal: PrincipalDep, services: ServicesDep) -> list[dict[str
                 "home": t.home_code,
                 "skills": t.skills,
                 "daily_capacity": t.daily_capacity,
+                "booked_today": loads.get(t.id, 0),
+                "days_off": t.days_off,
                 "rating": round(t.rating, 2),
                 "ratings": t.ratings,
                 "active": t.active,
