@@ -266,6 +266,22 @@ def test_phone_request_to_follow_up(services: Services) -> None:
             r.advance(tech2, rid2, step)
         d2 = r.diagnose(tech2, rid2, report="锁电机接线松动", quote=[QuoteLine("人工", 5000)])
         assert d2.covered_by_warranty and d2.quote_total_fen == 0
+        r.decide_quote(CUSTOMER, rid2, approve=True)
+        r.order_parts(tech2, rid2, parts=["锁电机接线端子"])  # a second visit once the part arrives
+        r.add_media(tech2, rid2, "before", Upload("b2.jpg", jpeg(21)))
+        for step in (VisitStatus.EN_ROUTE, VisitStatus.ON_SITE):
+            r.advance(tech2, rid2, step)
+        r.add_media(tech2, rid2, "after", Upload("a2.jpg", jpeg(22)))
+        r.mark_repaired(tech2, rid2)
+        r.complete(
+            tech2,
+            rid2,
+            work_done="更换接线端子",
+            parts=[PartUsed("接线端子", "TB-3")],
+            signature=Upload("s2.png", signature_png()),
+        )
+        # the unit now carries two warranties; the newest (current) one is listed first
+        assert [w["repair_id"] for w in r.warranty_lookup(AGENT, "SAFE-0042")] == [rid2, rid]
 
     # -- every step left an audit event, and the chain verifies ---------------------------------------------
     with services.session() as s:

@@ -55,6 +55,7 @@ TRANSITIONS: frozenset[tuple[VisitStatus, VisitStatus]] = frozenset(
         (S.APPROVED, S.REPAIRED),
         (S.APPROVED, S.PARTS_ORDERED),
         (S.PARTS_ORDERED, S.EN_ROUTE),  # parts arrived: second visit
+        (S.ON_SITE, S.REPAIRED),  # on that second visit; the service checks the quote was approved
         (S.REPAIRED, S.COMPLETED),
         (S.QUOTE_DECLINED, S.COMPLETED),  # closed without repair; record still required
         (S.COMPLETED, S.FOLLOWED_UP),

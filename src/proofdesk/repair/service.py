@@ -36,6 +36,7 @@ from proofdesk.errors import (
     Conflict,
     CorruptEvidence,
     EvidenceTooLarge,
+    InvalidTransition,
     NotFound,
     PermissionDenied,
     UnsupportedFormat,
@@ -629,6 +630,10 @@ class RepairService:
 
     def mark_repaired(self, principal: Principal, request_id: str) -> RepairRequest:
         req = self._for_technician(principal, request_id)
+        if S(req.status) is S.ON_SITE:  # the second visit after parts arrived: the quote must be approved
+            diag = self._latest_diagnosis(req.id)
+            if diag is None or diag.decision != "approved":
+                raise InvalidTransition("no approved quote: diagnose and let the customer approve first")
         req.status = transition(S(req.status), S.REPAIRED).value
         self._audit(principal, "repair.repaired", "repair_request", req.id, {})
         return req

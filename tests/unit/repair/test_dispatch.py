@@ -271,3 +271,10 @@ def test_urgent_job_never_breaks_a_promise_that_was_kept(catalog: DivisionCatalo
     assert result.moved == () and not result.meets_promise  # appended, and escalated instead
     assert [v.job_id for v in d.technicians["a"].schedule][-1] == "u"
     assert "escalate" in result.reason
+
+
+def test_second_visit_after_parts_may_end_in_repair() -> None:
+    state = VisitStatus.APPROVED
+    for nxt in ("parts_ordered", "en_route", "on_site", "repaired", "completed", "followed_up"):
+        state = transition(state, VisitStatus(nxt))
+    assert state is VisitStatus.FOLLOWED_UP
