@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from proofdesk.cases.catalogues import MerchantCatalogues
 from proofdesk.checks.base import HashBank
 from proofdesk.config import Settings
 from proofdesk.db import session_scope
@@ -28,6 +29,8 @@ class CaseDeps:
     cipher: PersonalDataCipher
     dispatcher: JobDispatcher
     policy: Policy
+    #: Per-merchant reference catalogues (listing images indexed for retrieval); optional.
+    catalogues: MerchantCatalogues | None = None
     #: Reuse banks (engineer D2's ``proofdesk.banks``) as the checks' HashBank, built per claim; optional.
     hash_bank_for: Callable[[Session, str], HashBank | None] | None = None
     #: Buyer standing for the policy ("good", "new", "unknown", "poor") and its explanation; optional.

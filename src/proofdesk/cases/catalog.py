@@ -32,6 +32,7 @@ from proofdesk.cases.schemas import BuyerOut, ImageOut, ListingOut, MerchantOut,
 from proofdesk.cases.states import TERMINAL, CaseStatus
 from proofdesk.db import utcnow
 from proofdesk.errors import NotFound, PermissionDenied, UserInputError
+from proofdesk.evidence import read_evidence
 from proofdesk.jobs import Job, enqueue, finish
 from proofdesk.security import Principal, Role, mask_address, mask_email, mask_name, mask_phone, require
 
@@ -139,6 +140,7 @@ class CatalogService:
         if price_cents < 0:
             raise UserInputError("price_cents must not be negative", code="invalid_price")
         accepted = [accept_upload(u, self.deps.settings.evidence, allow_video=False) for u in images]
+        job_ids: list[str] = []
         with self.deps.session() as session:
             listing_shop_merchant = self._own_shop(session, principal, shop_id).merchant_id
             listing = Listing(
@@ -164,6 +166,8 @@ class CatalogService:
                 session.flush()
                 for hook in self.deps.listing_hooks:
                     hook(session, image.id, listing_shop_merchant, item.evidence)
+            if self.deps.catalogues is not None:
+                job_ids.append(enqueue(session, "index_listing", {"listing_id": listing.id}).id)
             audit.append(
                 session,
                 principal.actor,
@@ -173,7 +177,9 @@ class CatalogService:
                 {"shop_id": shop_id, "images": len(accepted)},
             )
             session.flush()
-            return self._listing_out(session, listing)
+            out = self._listing_out(session, listing)
+        self.deps.dispatch(job_ids)
+        return out
 
     @staticmethod
     def _listing_out(session: Session, listing: Listing) -> ListingOut:
@@ -396,6 +402,31 @@ class CatalogService:
             return self._order_out(session, order)
 
     # -- jobs ------------------------------------------------------------------------------------------
+    def handle_index_listing(self, job: Job) -> None:
+        """Job handler: add a listing's images to the merchant's reference catalogue."""
+        listing_id = str(job.payload["listing_id"])
+        with self.deps.session() as session:
+            listing = session.get(Listing, listing_id)
+            shop = session.get(Shop, listing.shop_id) if listing else None
+            if listing is None or shop is None:
+                raise NotFound(f"listing {listing_id} vanished")
+            images = [
+                (f"listing-image:{i.id}:{i.name}", i.sha256)
+                for i in session.scalars(
+                    select(ListingImage).where(ListingImage.listing_id == listing_id).order_by(ListingImage.position)
+                )
+            ]
+            merchant_id = shop.merchant_id
+        if self.deps.catalogues is not None:
+            refs = [
+                (ref_id, read_evidence(self.deps.store.get(sha), name=ref_id, limits=self.deps.settings.evidence))
+                for ref_id, sha in images
+            ]
+            self.deps.catalogues.add(merchant_id, refs)
+        with self.deps.session() as session:
+            audit.append(session, "system:worker", "listing.indexed", "listing", listing_id, {"images": len(images)})
+            finish(session, job)
+
     def handle_extract_keyframes(self, job: Job) -> None:
         """Job handler: keyframes of a packing video become references; open cases are re-checked."""
         shipment_id = str(job.payload["shipment_id"])

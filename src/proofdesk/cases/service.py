@@ -321,10 +321,13 @@ class CaseService:
                 filed_at=case.created_at,
             )
             bank = self.deps.hash_bank_for(session, case.id) if self.deps.hash_bank_for else None
+            merchant_id = case.merchant_id
             claim_name, claim_sha, case_id = ev.name, ev.sha256, case.id
         claim = self._read(claim_name, claim_sha)
+        catalogue = self.deps.catalogues.open(merchant_id) if self.deps.catalogues is not None else None
         context = CheckContext(
             references=[self._read(n, s) for n, s in refs],
+            catalogue=catalogue,
             timeline=timeline,
             siblings=[self._read(n, s) for n, s in siblings],
             hash_bank=bank,

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from proofdesk.cases import CaseDeps, CaseService, CatalogService
+from proofdesk.cases.catalogues import MerchantCatalogues
 from proofdesk.config import Settings
 from proofdesk.db import make_engine, make_session_factory, session_scope
 from proofdesk.jobs import Job, JobDispatcher, QueuedOnlyDispatcher, run_job
@@ -52,6 +53,7 @@ class Services:
         return {
             "check_evidence": self.cases.handle_check,
             "extract_keyframes": self.catalog.handle_extract_keyframes,
+            "index_listing": self.catalog.handle_index_listing,
         }
 
     def run_job(self, job_id: str) -> str:
@@ -80,6 +82,7 @@ def build_services(settings: Settings, *, dispatcher: JobDispatcher | None = Non
         cipher=cipher,
         dispatcher=dispatcher or QueuedOnlyDispatcher(),
         policy=policy,
+        catalogues=MerchantCatalogues(settings.data_dir / "catalogues"),
     )
     _integrations.wire(deps)
     return Services(
