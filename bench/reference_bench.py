@@ -273,9 +273,10 @@ def run_retrieval(
             continue
         evidence = read_evidence(claim.transformed.data, name=f"claim-{i}")
         feats = features[i]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         found = index.retrieve(evidence, k, claim_features=feats)
         times.append(time.perf_counter() - start)
+        _CPU_MS.append((time.process_time() - cpu) * 1000)
         rank = next((r for r, c in enumerate(found, 1) if c.ref_id == claim.source), None)
         ranks[claim.family]["ours"].append(rank)
         start = time.perf_counter()
@@ -298,6 +299,7 @@ def retrieval_section(
     index.build_words()
     index._words.search(np.zeros(1, np.uint32), 1)  # type: ignore[union-attr]  # build postings now
     fill = time.perf_counter() - start
+    _CPU_MS.clear()
     big_ranks, times, pdq_times = run_retrieval(index, claims, features, 10)
     # Hash-index baseline: the same 8 dihedral range queries on numpy brute force vs FAISS flat.
     hashes = index._hashes.hashes()
@@ -341,6 +343,7 @@ def retrieval_section(
         ]
     )
     ms = sorted(t * 1000 for t in times)
+    cpu_ms = statistics.median(_CPU_MS)
     p95 = ms[int(0.95 * (len(ms) - 1))]
     pdq_ms = statistics.median(pdq_times) * 1000
     return "\n".join(
@@ -369,7 +372,8 @@ def retrieval_section(
             ),
             "",
             f"**Retrieval time at {len(index):,} references** (index in memory, claim SIFT features given — the "
-            f"reference check extracts them anyway): median **{statistics.median(ms):.1f} ms**, p95 {p95:.1f} ms "
+            f"reference check extracts them anyway): median **{statistics.median(ms):.1f} ms** wall, p95 {p95:.1f} ms, "
+            f"median **{cpu_ms:.1f} ms CPU** (process time; the machine was shared, see load average) "
             f"per claim (PDQ of the claim's 1024 px decode, 8 range queries, word quantisation, inverted-file "
             f"scoring). PDQ-only baseline: median {pdq_ms:.1f} ms. Extracting the claim's SIFT features costs "
             f"{statistics.median(_FEATURE_MS):.0f} ms more (median) if nobody else did. Hash range search alone "
@@ -381,6 +385,7 @@ def retrieval_section(
 
 
 _FEATURE_MS: list[float] = []
+_CPU_MS: list[float] = []
 
 
 # --------------------------------------------------------------------------------------------- the check

@@ -36,6 +36,9 @@ WordArray = npt.NDArray[np.uint32]
 
 #: Cap on the words of one side: 256 x 256 leaves.
 MAX_BRANCH: Final = 256
+#: Words in more than this share of the images are stop words (never vote), unless in fewer than STOP_MIN_DF.
+STOP_FRACTION: Final = 0.05
+STOP_MIN_DF: Final = 50
 #: Below this many descriptors per word the leaves are mostly noise; the vocabulary is made smaller instead.
 _MIN_POINTS_PER_WORD: Final = 6
 
@@ -200,28 +203,32 @@ class InvertedFile:
         row_sum = np.bincount(np.repeat(np.arange(count), lengths), weights=weights, minlength=count)
         self._norms = np.sqrt(row_sum).astype(np.float32) + 1e-6
 
-    def search(self, words: npt.ArrayLike, k: int) -> list[tuple[int, float]]:
-        """The ``k`` best rows by cosine similarity of idf-weighted binary word vectors, best first."""
+    def search(self, words: npt.ArrayLike, k: int, *, max_words: int = 800) -> list[tuple[int, float]]:
+        """The ``k`` best rows by cosine similarity of idf-weighted binary word vectors, best first.
+
+        Only the query's ``max_words`` most distinctive words (highest idf) vote, and words found in more
+        than :data:`STOP_FRACTION` of the images never do: they carry almost no information but have the
+        longest posting lists, so this bounds the time per query at large catalogues.
+        """
         if self._postings is None:
             self._build()
         assert self._postings is not None and self._offsets is not None
         assert self._idf is not None and self._norms is not None
+        count = len(self._rows)
         query = np.unique(np.asarray(words, dtype=np.int64))
         query = query[(query >= 0) & (query < self._size)]
-        if query.size == 0 or len(self._rows) == 0:
+        if query.size == 0 or count == 0:
             return []
-        starts, ends = self._offsets[query], self._offsets[query + 1]
-        lengths = ends - starts
-        keep = lengths > 0
-        starts, lengths, query = starts[keep], lengths[keep], query[keep]
+        df = self._df[query]
+        query = query[(df > 0) & (df <= max(STOP_MIN_DF, STOP_FRACTION * count))]
+        if query.size > max_words:
+            query = query[np.argsort(-self._idf[query], kind="stable")[:max_words]]
         if query.size == 0:
             return []
-        # Gather all postings of the query words in one vectorised step.
-        total = int(lengths.sum())
-        index = np.repeat(starts - np.concatenate([[0], np.cumsum(lengths)[:-1]]), lengths) + np.arange(total)
-        owners = self._postings[index]
-        weights = np.repeat(self._idf[query] ** 2, lengths)
-        scores = np.bincount(owners, weights=weights, minlength=len(self._rows)).astype(np.float32)
+        starts, ends = self._offsets[query], self._offsets[query + 1]
+        owners = np.concatenate([self._postings[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)])
+        weights = np.repeat(self._idf[query] ** 2, ends - starts)
+        scores = np.bincount(owners, weights=weights, minlength=count).astype(np.float32)
         query_norm = float(np.sqrt(np.sum(self._idf[query] ** 2))) + 1e-6
         scores /= self._norms * query_norm
         k = min(k, scores.size)
