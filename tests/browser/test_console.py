@@ -76,7 +76,13 @@ def test_reviewer_opens_queue_sees_outlined_forgery_and_decides(context: Any, se
     slider.fill("60")
     assert page.locator(".stage").first.evaluate("s => s.style.getPropertyValue('--reveal')") == "60%"
     page.get_by_label("Edit mask").first.check()
-    assert page.get_by_test_id("claim-image").first.get_attribute("data-view") == "mask"
+    image = page.get_by_test_id("claim-image").first
+    assert image.get_attribute("data-view") == "mask"
+    assert page.locator("input[type=radio]:checked").count() == 1  # one view at a time per photo
+    page.wait_for_function("img => img.complete && img.src.includes('/mask.jpg')", arg=image.element_handle())
+    assert image.evaluate(_RED) > 0.002, "the edit mask is not drawn"
+    slider.fill("0")
+    page.get_by_label("Outlined").first.check()
     _checked(page, "case-forged")
     page.get_by_test_id("decide-deny-evidence_altered").click()
     page.wait_for_load_state("networkidle")

@@ -219,7 +219,7 @@ def build_router(config: ConsoleConfig) -> APIRouter:
     def case_page(request: Request, case_id: str) -> Response:
         me = principal_of(request)
         case = backend.case_file(me, case_id)
-        history = backend.buyer_history(me, case_id) if me.role in (Role.REVIEWER, Role.ADMIN) else None
+        history = backend.buyer_history(me, case) if me.role in (Role.REVIEWER, Role.ADMIN) else None
         return page(
             request, "pages/case.html", me, case=case, history=history,
             reason_codes=backend.reason_codes() if me.role in (Role.REVIEWER, Role.ADMIN) else (),
@@ -244,13 +244,9 @@ def build_router(config: ConsoleConfig) -> APIRouter:
         if view not in overlays.VIEWS:
             raise NotFound(f"no view {view!r}")
         side = min(_SIDES, key=lambda s: abs(s - side))  # a few fixed sizes keep the cache small
-        case = backend.case_file(me, case_id)
-        result = next((p for p in case.photos if p.photo.sha256 == sha256), None)
-        if result is None:
-            raise NotFound("no such photo in this case")
+        result, version = backend.photo(me, case_id, sha256)
         data = config.cache.get_or_render(
-            config.cache.key(view, side, sha256, result.report and result.report.to_json(),
-                             result.reference and result.reference.sha256, result.mask_sha256),
+            config.cache.key(view, side, sha256, version, result.reference and result.reference.sha256),
             lambda: _render(config.store, result, view, side),
         )
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})

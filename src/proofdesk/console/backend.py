@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from proofdesk.dossier import CaseFile, EvidenceItem
+from proofdesk.dossier import CaseFile, EvidenceItem, PhotoResult
 from proofdesk.security import Principal
 
 __all__ = [
@@ -110,8 +110,12 @@ class ConsoleBackend(Protocol):
         """Everything about one case the principal may see (NotFound/PermissionDenied otherwise)."""
         ...
 
-    def buyer_history(self, principal: Principal, case_id: str) -> BuyerHistory | None:
+    def buyer_history(self, principal: Principal, case: CaseFile) -> BuyerHistory | None:
         """The buyer's history, for reviewers only (None for other roles)."""
+        ...
+
+    def photo(self, principal: Principal, case_id: str, sha256: str) -> tuple[PhotoResult, str]:
+        """One claim photo with its newest report, and a key that changes when the report does."""
         ...
 
     def reason_codes(self) -> Sequence[tuple[str, str]]:

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from proofdesk.cases.models import Case, Listing, ListingImage, Merchant, Order, Shop
 from proofdesk.cases.reasons import APPROVE_REASONS, DENY_REASONS, reason_text
 from proofdesk.console.backend import BuyerHistory, ListingRow, OrderRow, QueueFilters, QueueRow, Upload
-from proofdesk.dossier import CaseFile, EvidenceItem
-from proofdesk.dossier.from_db import load_case, load_case_file
+from proofdesk.dossier import CaseFile, EvidenceItem, PhotoResult
+from proofdesk.dossier.from_db import load_case, load_case_file, load_photo
 from proofdesk.errors import NotFound, PermissionDenied
 from proofdesk.security import Principal, Role
 
@@ -94,35 +94,28 @@ class ServiceBackend:
         with self.services.session() as session:
             return load_case_file(session, principal, case_id, store=self.services.store)
 
-    def buyer_history(self, principal: Principal, case_id: str) -> BuyerHistory | None:
+    def buyer_history(self, principal: Principal, case: CaseFile) -> BuyerHistory | None:
         if not principal.is_staff:
             return None
         with self.services.session() as session:
-            case = load_case(session, principal, case_id)
+            row = load_case(session, principal, case.case_id)
             names = self._merchant_names(session)
             earlier = session.scalars(
-                select(Case).where(Case.buyer_id == case.buyer_id, Case.id != case.id).order_by(Case.created_at)
+                select(Case).where(Case.buyer_id == row.buyer_id, Case.id != row.id).order_by(Case.created_at)
             ).all()
-            credit = self._credit(session, case)
-            hits = self._reuse_hits(session, case)
-            return BuyerHistory(credit, [_row(c, names.get(c.merchant_id, "")) for c in earlier], hits)
+            credit = self._credit(session, row)
+            return BuyerHistory(credit, [_row(c, names.get(c.merchant_id, "")) for c in earlier], _reuse_hits(case))
 
     def _credit(self, session: Session, case: Case) -> str:
-        standing_for = getattr(getattr(self.services, "cases", None), "deps", None)
-        standing = getattr(standing_for, "standing_for", None)
+        standing = self.services.cases.deps.standing_for
         if standing is None:
             return "—"
         level, why = standing(session, case.buyer_id, case.merchant_id)
         return f"{level}: {why}"
 
-    def _reuse_hits(self, session: Session, case: Case) -> list[str]:
-        case_file = load_case_file(session, Principal(Role.ADMIN, None), case.id)
-        hits: list[str] = []
-        for photo in case_file.photos:
-            finding = photo.report.finding("reuse") if photo.report else None
-            if finding is not None and finding.label not in ("none", "no_bank"):
-                hits.append(f"{photo.photo.name}: {finding.summary}")
-        return hits
+    def photo(self, principal: Principal, case_id: str, sha256: str) -> tuple[PhotoResult, str]:
+        with self.services.session() as session:
+            return load_photo(session, principal, case_id, sha256)
 
     def reason_codes(self) -> Sequence[tuple[str, str]]:
         return [("approve", code) for code in APPROVE_REASONS] + [("deny", code) for code in DENY_REASONS]
@@ -207,6 +200,16 @@ class ServiceBackend:
             if item.sha256 == sha256:
                 return item, self.services.store.get(sha256)
         raise NotFound("no such file in this case")
+
+
+def _reuse_hits(case: CaseFile) -> list[str]:
+    """The reuse check's hits on this case's photos, one line each."""
+    hits: list[str] = []
+    for photo in case.photos:
+        finding = photo.report.finding("reuse") if photo.report else None
+        if finding is not None and finding.label not in ("none", "no_bank"):
+            hits.append(f"{photo.photo.name}: {finding.summary}")
+    return hits
 
 
 def _uploads(files: Sequence[Upload]) -> list[Any]:

@@ -30,7 +30,7 @@ from proofdesk.errors import NotFound
 from proofdesk.report import Report
 from proofdesk.security import Principal, Role
 
-__all__ = ["can_see", "latest_reports", "load_case", "load_case_file", "reference_candidates"]
+__all__ = ["can_see", "latest_reports", "load_case", "load_case_file", "load_photo", "reference_candidates"]
 
 
 def can_see(principal: Principal, case: Case) -> bool:
@@ -170,3 +170,27 @@ def load_case_file(session: Session, principal: Principal, case_id: str, *, stor
         extra={"appeal": appeal, "appeal_used": case.appeal_used, "risk": case.risk, "verdict": case.verdict,
                "can_appeal": case.status == "denied" and not case.appeal_used},
     )
+
+
+def load_photo(session: Session, principal: Principal, case_id: str, sha256: str) -> tuple[PhotoResult, str]:
+    """One claim photo of a case with its newest report, and a version key for caches (cheaper than the file).
+
+    Image requests come ten at a time per page, so this reads one evidence row and one report, not the case.
+    """
+    case = load_case(session, principal, case_id)
+    row = session.scalars(
+        select(CaseEvidence).where(CaseEvidence.case_id == case.id, CaseEvidence.sha256 == sha256,
+                                   CaseEvidence.party == "buyer", CaseEvidence.kind == "photo")
+    ).first()
+    if row is None:
+        raise NotFound("no such photo in this case")
+    stored = session.scalars(
+        select(CheckReport).where(CheckReport.evidence_id == row.id).order_by(CheckReport.version.desc())
+    ).first()
+    item = EvidenceItem(row.sha256, row.name, "claim_photo", row.content_type, 0, row.created_at, row.party)
+    if stored is None:
+        return PhotoResult(item, None), "unchecked"
+    report = Report.from_json(stored.report)
+    reference = _matched(report, reference_candidates(session, case))
+    mask = stored.report.get("mask_sha256")
+    return PhotoResult(item, report, reference, mask if isinstance(mask, str) else None), f"{stored.id}"
