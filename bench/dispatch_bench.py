@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import os
 import random
 import statistics
 import sys
@@ -200,8 +201,11 @@ def run_dispatch(catalog: DivisionCatalog, requests: int = 10_000) -> str:
         f"Load: {len(techs)} technicians (together {sum(t.daily_capacity for t in techs)} visits a day), {total} open "
         f"requests, {len(counties)} counties; index built in {index_ms:.1f} ms.\n\n{timing}\n\n"
         f"Naive scan / county index (ranking, same requests, same state): **{ratio:.1f}×**; identical rankings in "
-        f"{agree}/{len(ranked_ms)} comparisons. Target ≤ 20 ms per assignment: "
-        f"{'met' if pct(assign_ms, 0.95) <= 20 else 'NOT met'} (p95 {pct(assign_ms, 0.95):.2f} ms).\n\n"
+        f"{agree}/{len(ranked_ms)} comparisons. Target ≤ 20 ms per assignment: CPU time p95 "
+        f"{pct(assign_cpu_ms, 0.95):.2f} ms ({'met' if pct(assign_cpu_ms, 0.95) <= 20 else 'NOT met'}); wall clock p95 "
+        f"{pct(assign_ms, 0.95):.2f} ms ({'met' if pct(assign_ms, 0.95) <= 20 else 'NOT met'}), load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores at the end (the gap is time spent waiting for a core "
+        f"on a shared machine).\n\n"
         f"Simulated day: contact promise kept {contact_kept / total:.1%}, on-site promise kept "
         f"{onsite_kept / total:.1%}, **both kept {all_kept / total:.1%}**; {unassigned} requests found nobody with "
         f"skill and capacity within {Dispatcher.HORIZON_DAYS} days (counted as missed); {reassigned} reassigned "
@@ -290,7 +294,7 @@ def main() -> None:
         f"Accuracy on the five formats that name at least a province or city: **{correct / total:.2%}** "
         f"(target ≥ 99%). County name alone: {co[0] / co[3]:.2%} correct, {co[1]} same-name counties answered "
         f"with a request to add the city (朝阳区 exists in Beijing and Changchun), {co[2]} wrong.\n\n"
-        "First failures:\n\n" + "\n".join(f"- {f}" for f in failures[:8])
+        "First failures:\n\n" + ("\n".join(f"- {f}" for f in failures[:8]) or "none")
     )
     print(addr_md)
     body = "### Dispatch\n\n" + dispatch_md + "\n\n### Address resolution\n\n" + addr_md
