@@ -14,6 +14,7 @@ MODEL_MODULES: tuple[str, ...] = (
     "proofdesk.security._models",
     "proofdesk.cases.models",
     "proofdesk.jobs._models",
+    "proofdesk.repair.models",
 )
 
 
