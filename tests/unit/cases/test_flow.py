@@ -133,6 +133,10 @@ def test_window_expiry_escalates_never_decides(services: Services) -> None:
     assert services.cases.expire_windows(now=case.deadline + timedelta(seconds=1)) == [case.id]
     case = services.cases.get_case(ADMIN, case.id)
     assert case.status == CaseStatus.IN_REVIEW and case.escalated
+    # re-check (e.g. after new references): new report versions, the status does not move
+    assert services.cases.recheck(REVIEWER_1, case.id) == 2
+    case = services.cases.get_case(ADMIN, case.id)
+    assert sorted(r.version for r in case.reports) == [2, 2] and case.status == CaseStatus.IN_REVIEW
 
 
 def test_scope_and_bad_input(services: Services) -> None:
