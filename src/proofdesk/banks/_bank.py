@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -12,7 +12,7 @@ from typing import Final, Protocol, runtime_checkable
 from proofdesk.checks.base import ReuseHit
 from proofdesk.errors import UserInputError
 from proofdesk.evidence import Evidence
-from proofdesk.signals.index import HashIndex, make_index
+from proofdesk.signals.index import FaissIVFIndex, HashIndex, make_index
 from proofdesk.signals.pdq import (
     DIHEDRAL_NAMES,
     HASH_BYTES,
@@ -174,16 +174,23 @@ class ReuseBanks:
         self,
         store: BankStore,
         *,
-        index_kind: str = "faiss_flat",
+        index_kind: str = "auto",
         min_quality: int = MIN_QUALITY,
         dihedral: bool = True,
         refresh_batch: int = 50_000,
+        ivf_threshold: int = 1_000_000,
+        ivf_params: Mapping[str, int] | None = None,
     ) -> None:
         self.store = store
         self.min_quality = min_quality
         #: Query with all eight rotations/flips of the claim (PDQ computes them in one pass; FAISS scans once).
         self.dihedral = dihedral
-        self._index: HashIndex = make_index(index_kind)
+        #: "auto": exact FAISS flat until ``ivf_threshold`` hashes, then rebuilt once as FAISS IVF, because a flat
+        #: scan of 10 M hashes takes tens of ms per hash (x8 for the dihedral variants; BENCHMARKS.md "banks").
+        self._auto = index_kind == "auto"
+        self._ivf_threshold = ivf_threshold
+        self._ivf_params = dict(ivf_params or {})
+        self._index: HashIndex = make_index("faiss_flat" if self._auto else index_kind)
         self._last_id = 0
         self._batch = refresh_batch
         self._lock = threading.Lock()
@@ -235,6 +242,13 @@ class ReuseBanks:
                 self._index.add([e.pdq for _, e in rows], [i for i, _ in rows])
                 self._last_id = rows[-1][0]
                 added += len(rows)
+                if self._auto and self._index.kind == "faiss_flat" and len(self._index) >= self._ivf_threshold:
+                    self._index = FaissIVFIndex.build(self._index.hashes(), self._index.ids, **self._ivf_params)
+
+    @property
+    def index_kind(self) -> str:
+        """The kind of the in-memory index right now."""
+        return self._index.kind
 
     def search(self, hashes: Sequence[PDQHash], *, max_distance: int) -> list[_Hit]:
         """Stored rows within ``max_distance`` of any of ``hashes`` (dihedral variants), best per row."""

@@ -123,3 +123,16 @@ def test_entries_validate() -> None:
         BankEntry(BankSource.LISTING, "i1", bytes(31), 100, "m1")
     with pytest.raises(UserInputError):
         NegativeEntry(bytes(32), "  ")
+
+
+def test_auto_index_switches_to_ivf_past_the_threshold(listings_dir: Path) -> None:
+    store = MemoryBankStore()
+    banks = ReuseBanks(store, ivf_threshold=300, ivf_params={"nlist": 8, "nprobe": 8}, refresh_batch=100)
+    rng = np.random.default_rng(1)
+    store.add_entries([BankEntry(BankSource.LISTING, f"syn-{i}", rng.bytes(32), 100, "m-syn") for i in range(320)])
+    photo = read_evidence(_photos(listings_dir, 1)[0])
+    banks.add_listing_photo(photo, listing_image_id="img-real", merchant_id="m1")
+    assert banks.refresh() == 321 and banks.index_kind == "faiss_ivf"
+    hits = banks.for_claim(claim_id="c", buyer="b", merchant_id="m2").lookup(photo, max_distance=31)
+    assert [h.ref for h in hits] == ["img-real"]
+    assert ReuseBanks(MemoryBankStore()).index_kind == "faiss_flat"

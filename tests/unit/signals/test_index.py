@@ -44,10 +44,16 @@ def data() -> tuple[np.ndarray, np.ndarray, list[tuple[bytes, int, int]]]:
     return hashes, ids, queries
 
 
+_BITS: dict[int, np.ndarray] = {}
+
+
 def _reference(hashes: np.ndarray, ids: np.ndarray, q: bytes, max_distance: int) -> list[IndexMatch]:
+    """Bit-by-bit distances (unpackbits), independent of both implementations under test."""
+    bits = _BITS.setdefault(id(hashes), np.unpackbits(hashes, axis=1))
     qbits = np.unpackbits(np.frombuffer(q, dtype=np.uint8))
-    d = (np.unpackbits(hashes, axis=1) != qbits).sum(axis=1)
-    return sorted(IndexMatch(int(x), int(i)) for x, i in zip(d, ids, strict=True) if x <= max_distance)
+    d = (bits != qbits).sum(axis=1)
+    keep = np.flatnonzero(d <= max_distance)
+    return sorted(IndexMatch(int(d[k]), int(ids[k])) for k in keep)
 
 
 @pytest.mark.parametrize("kind", ["bruteforce", "faiss_flat"])
@@ -84,6 +90,9 @@ def test_ivf_finds_planted_near_duplicates(data) -> None:  # type: ignore[no-unt
     ivf = FaissIVFIndex.build(hashes, ids, nlist=16, nprobe=16)  # probing every cell: must be exact
     for q, _target, d in queries:
         assert ivf.query(q, max_distance=32) == _reference(hashes, ids, q, 32), d
+    kmeans = FaissIVFIndex.build(hashes, ids, nlist=16, nprobe=16, train="kmeans")
+    for q, _target, d in queries[::5]:
+        assert kmeans.query(q, max_distance=32) == _reference(hashes, ids, q, 32), d
     partial = FaissIVFIndex.build(hashes, ids, nlist=16, nprobe=2)
     found = sum(IndexMatch(d, t) in partial.query(q, max_distance=31) for q, t, d in queries if d <= 31)
     assert 0 < found <= 32  # approximate: recall is measured in bench/banks_bench.py, not promised here
@@ -103,6 +112,10 @@ def test_empty_index_and_bad_input() -> None:
         make_index("annoy")
     with pytest.raises(UserInputError):
         FaissIVFIndex(nlist=64).add(np.zeros((10, 32), dtype=np.uint8))
+    with pytest.raises(UserInputError):
+        FaissIVFIndex(nlist=4).add(np.zeros((10, 32), dtype=np.uint8))  # 10 hashes but only 1 distinct
+    with pytest.raises(UserInputError):
+        FaissIVFIndex(train="magic")
 
 
 def test_single_bytes_hash_and_default_ids() -> None:

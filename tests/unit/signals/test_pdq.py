@@ -48,8 +48,8 @@ def test_bit_order_matches_pdqhash_vector_msb_first() -> None:
 
 
 def test_hash_uses_reduced_decode_not_full_resolution() -> None:
-    # A 3000 px JPEG: the hash must equal the hash of the 512 px copy made from the cached 1024 px decode.
-    rgb = photo_like(2250, 3000, seed=5)
+    # A 2400 px JPEG: hashed from the cached reduced decode, never decoded at full resolution.
+    rgb = photo_like(1800, 2400, seed=5)
     evidence = read_evidence(encode(rgb, "JPEG", quality=92))
     h = pdq_hash(evidence)
     assert "full" not in evidence._cache  # never decoded at full resolution
@@ -68,8 +68,8 @@ def test_hash_uses_reduced_decode_not_full_resolution() -> None:
             20,
         ),
         (
-            "resize 200% png",
-            lambda rgb: encode(cv2.resize(rgb, (rgb.shape[1] * 2, rgb.shape[0] * 2)), "PNG"),
+            "resize 150% png",
+            lambda rgb: encode(cv2.resize(rgb, (rgb.shape[1] * 3 // 2, rgb.shape[0] * 3 // 2)), "PNG"),
             16,
         ),
         ("brightness +15", lambda rgb: encode(np.clip(rgb.astype(int) + 15, 0, 255).astype(np.uint8), "PNG"), 16),
