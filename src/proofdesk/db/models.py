@@ -15,6 +15,8 @@ MODEL_MODULES: tuple[str, ...] = (
     "proofdesk.cases.models",
     "proofdesk.jobs._models",
     "proofdesk.repair.models",
+    "proofdesk.banks.sql",
+    "proofdesk.credit.sql",
 )
 
 
