@@ -83,6 +83,7 @@ def test_reviewer_opens_queue_sees_outlined_forgery_and_decides(context: Any, se
     assert image.evaluate(_RED) > 0.002, "the edit mask is not drawn"
     slider.fill("0")
     page.get_by_label("Outlined").first.check()
+    page.wait_for_function("img => img.complete && img.src.includes('/outline.jpg')", arg=image.element_handle())
     _checked(page, "case-forged")
     page.get_by_test_id("decide-deny-evidence_altered").click()
     page.wait_for_load_state("networkidle")

@@ -283,6 +283,20 @@ def build_router(config: ConsoleConfig) -> APIRouter:
         me = guard(request, Role.MERCHANT)
         return page(request, "pages/merchant.html", me, rows=backend.merchant_cases(me), listings=backend.listings(me))
 
+    @router.get("/listings/{listing_id}/images/{sha256}.jpg")
+    def listing_image(request: Request, listing_id: str, sha256: str) -> Response:
+        me = guard(request, Role.MERCHANT, Role.REVIEWER)
+        rows = backend.listings(me) if me.role is Role.MERCHANT else ()
+        if me.role is Role.MERCHANT and not any(
+            r.listing_id == listing_id and any(i.sha256 == sha256 for i in r.images) for r in rows
+        ):
+            raise NotFound("no such listing image")
+        data = config.cache.get_or_render(
+            config.cache.key("listing", 320, sha256),
+            lambda: overlays.derivative(config.store.get(sha256), max_side=320),
+        )
+        return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
     @router.post("/cases/{case_id}/answer")
     async def answer(
         request: Request, case_id: str, text: Annotated[str, Form()] = "",

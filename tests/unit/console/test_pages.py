@@ -151,3 +151,14 @@ def test_demo_is_idempotent(demo: dict[str, Any]) -> None:
     users = json.loads((demo["settings"].data_dir / "demo-users.json").read_text())
     assert (demo["settings"].data_dir / "demo-users.json").stat().st_mode & 0o077 == 0
     assert set(users) >= {"reviewer", "merchant", "buyer"}
+
+
+def test_merchant_sees_own_listing_thumbnails(demo: dict[str, Any]) -> None:
+    import re
+
+    page = client(demo, "merchant").get("/console/merchant").text
+    urls = re.findall(r'src="(/console/listings/[^"]+\.jpg)"', page)
+    assert len(urls) == 5  # 2 + 2 + 1 listing photos of the demo merchant
+    image = client(demo, "merchant").get(urls[0])
+    assert image.status_code == 200 and max(Image.open(io.BytesIO(image.content)).size) == 320
+    assert client(demo, "buyer").get(urls[0]).status_code == 403

@@ -48,7 +48,10 @@
       var slider = viewer.querySelector("input[data-slider]");
       var stage = viewer.querySelector(".stage");
       if (slider && stage) {
-        var update = function () { stage.style.setProperty("--reveal", slider.value + "%"); };
+        var update = function () {
+          stage.style.setProperty("--reveal", slider.value + "%");
+          stage.classList.toggle("revealing", Number(slider.value) > 0);
+        };
         slider.addEventListener("input", update);
         update();
       }
