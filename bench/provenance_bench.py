@@ -233,7 +233,7 @@ def main() -> int:
     neg_rows = []
     for name, neg in (("Debian camera photos", neg_debian), ("listing photos", neg_listings)):
         neg_rows.append([name, neg["n"], len(neg["ai_alarms"]), neg["wm_false"],  # type: ignore[arg-type]
-                         f"{neg['ocr_false'] and len(neg['ocr_false'])}/{neg['ocr_runs']}",  # type: ignore[arg-type]
+                         f"{len(neg['ocr_false'])}/{neg['ocr_runs']}",  # type: ignore[arg-type]
                          f"{neg['meta_median_ms']:.2f}", f"{neg['wm_gate']}/{neg['n']}", f"{neg['wm_median_ms']:.1f}",
                          f"{neg['ocr_gate']}/{neg['n']}", f"{neg['ocr_median_ms']:.0f}"])
     body = "\n\n".join([
