@@ -31,6 +31,7 @@ __all__ = [
     "extract_features",
     "extract_features_array",
     "ratio_matches",
+    "working_side",
 ]
 
 #: Bump when extraction changes so stored features are recomputed.
@@ -152,6 +153,22 @@ def extract_features_array(
         descriptors = np.clip(np.rint(desc[: len(kps)]), 0, 255).astype(np.uint8)
     full_w, full_h = full_size if full_size is not None else (width, height)
     return LocalFeatures(keypoints, descriptors, width, height, int(full_w), int(full_h))
+
+
+def working_side(width: int, height: int, max_side: int = DEFAULT_MAX_SIDE) -> int:
+    """A working long side near ``max_side`` that JPEG draft decoding reaches without a resize.
+
+    Draft decoding scales by 1/2, 1/4 or 1/8. For a large photo (4000 px) the best size is the largest
+    ``long / 2**k`` not above ``max_side`` (1000 px): decoded directly at that size, no resampling pass
+    (which costs more than the decode). If that falls below 3/4 of ``max_side``, ``max_side`` is kept.
+    """
+    long_side = max(width, height)
+    if long_side < 2 * max_side:
+        return max_side
+    side = long_side
+    while side > max_side:
+        side = -(-side // 2)  # ceil, as the decoder rounds up
+    return side if side >= 0.75 * max_side else max_side
 
 
 def extract_features(

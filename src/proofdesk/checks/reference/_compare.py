@@ -262,8 +262,17 @@ def _ssim_structure(a: F32, b: F32, window: float, c: float) -> tuple[F32, F32, 
     return np.asarray(s, dtype=np.float32), var_a, var_b
 
 
-def _agreement(s: F32, var_ref: F32, overlap: Bool, *, min_var: float, agree_at: float) -> tuple[float, float]:
-    textured = overlap & (var_ref > min_var)
+def _agreement(
+    s: F32, var_ref: F32, overlap: Bool, *, min_var: float, agree_at: float, core: int = 5
+) -> tuple[float, float]:
+    """Share of the reference's textured pixels whose structure agrees, and the textured share.
+
+    Only the *core* of textured areas counts (eroded by ``core`` px): the band along an object's outline
+    is textured only because it touches the background, and when the object was cut out and pasted onto
+    another background that band disagrees although the object itself is a copy.
+    """
+    raw = (var_ref > min_var).astype(np.uint8)
+    textured = (cv2.erode(raw, np.ones((core, core), np.uint8)) > 0) & overlap
     n = int(textured.sum())
     if n == 0:
         return 0.0, 0.0
@@ -388,7 +397,7 @@ def compare(
     cg = np.asarray(cv2.resize(claim_gray, small, interpolation=cv2.INTER_AREA), np.float32)
     ov = cv2.resize(overlap.astype(np.uint8), small, interpolation=cv2.INTER_NEAREST) > 0
     s_c, var_c, _ = _ssim_structure(rg, cg, 1.5, c)
-    agree_coarse, _ = _agreement(s_c, var_c, ov, min_var=min_var, agree_at=0.6)
+    agree_coarse, _ = _agreement(s_c, var_c, ov, min_var=min_var, agree_at=0.6, core=3)
     return Comparison(
         overlap=overlap,
         heat=heat,
@@ -412,6 +421,7 @@ def refine(
     *,
     colour_floor: float = 14.0,
     colour_k: float = 6.0,
+    structure_threshold: float = 0.35,
 ) -> Bool:
     """The edit mask redrawn at a higher resolution, inside the regions the working-scale pass found.
 
@@ -461,7 +471,11 @@ def refine(
             threshold = max(colour_floor, med + colour_k * spread)
         else:
             threshold = max(colour_floor, comparison.colour_threshold)
-        fine = (diff > threshold) & grown & overlap
+        # Texture changes (an object inpainted away, a smoothed area) barely move the colour: keep the
+        # pixels where the structure disagrees at this resolution too (small window, same noise constant).
+        c = max(25.0, 6.0 * comparison.noise_level**2)
+        struct, _, _ = _ssim_structure(_gray(fitted), _gray(crop), 1.0, c)
+        fine = ((diff > threshold) | (struct < structure_threshold)) & grown & overlap
         fine = cv2.morphologyEx(fine.astype(np.uint8), cv2.MORPH_CLOSE, box_kernel) > 0
         keep = fine if int(fine.sum()) >= 0.2 * int(zone.sum()) else zone
         out[y0:y1, x0:x1] |= keep

@@ -33,7 +33,13 @@ from proofdesk.checks.reference._compare import Comparison, compare, refine
 from proofdesk.checks.reference._register import Registration, describe_transform, register, to_full
 from proofdesk.errors import InvalidSettings
 from proofdesk.evidence import Evidence
-from proofdesk.signals.features import LocalFeatures, extract_features, extract_features_array, ratio_matches
+from proofdesk.signals.features import (
+    LocalFeatures,
+    extract_features,
+    extract_features_array,
+    ratio_matches,
+    working_side,
+)
 
 __all__ = ["FeatureSource", "ReferenceCheck", "ReferenceConfig"]
 
@@ -56,7 +62,7 @@ class ReferenceConfig(BaseModel):
         default=0.85, ge=0.0, le=1.0, description="below this texture agreement a derived copy was redrawn"
     )
     edited_fraction: float = Field(
-        default=0.0015, ge=0.0, le=1.0, description="changed share of the compared area that makes an edit"
+        default=0.003, ge=0.0, le=1.0, description="changed share of the claim image that makes an edit (issue: 0.3%)"
     )
     colour_k: float = Field(default=6.0, gt=0.0)
     colour_floor: float = Field(default=14.0, ge=0.0)
@@ -208,7 +214,8 @@ class ReferenceCheck:
                 "No reference images were given: the claim could not be compared with the merchant's photos.",
                 thresholds=thresholds,
             )  # fmt: skip
-        claim_feats = extract_features(claim, max_side=cfg.max_side, max_features=cfg.max_features)
+        side = working_side(claim.width, claim.height, cfg.max_side)
+        claim_feats = extract_features(claim, max_side=side, max_features=cfg.max_features)
         claim_img = self._working(claim, claim_feats)
         ref_feats = [self.reference_features(r, context) for r in references]
         # Rank by ratio-test matches (cheap), register only the best few (MAGSAC + comparison cost more).
@@ -245,9 +252,10 @@ class ReferenceCheck:
 
     def _refined(self, claim: Evidence, claim_feats: LocalFeatures, att: _Attempt) -> npt.NDArray[np.bool_]:
         """The edit mask at up to twice the working resolution (``_compare.refine``)."""
-        side = 2 * self.config.max_side
-        claim_hi = claim.reduced(side)
-        ref_hi = att.reference.reduced(side)
+        claim_hi = claim.reduced(working_side(claim.width, claim.height, 2 * self.config.max_side))
+        ref_hi = att.reference.reduced(
+            working_side(att.reference.width, att.reference.height, 2 * self.config.max_side)
+        )
         a = claim_hi.shape[1] / float(claim_feats.width)
         b = ref_hi.shape[1] / float(att.features.width)
         h_hi = np.diag([a, a, 1.0]) @ att.registration.homography @ np.diag([1.0 / b, 1.0 / b, 1.0])
@@ -258,6 +266,7 @@ class ReferenceCheck:
             att.comparison,
             colour_floor=self.config.colour_floor,
             colour_k=self.config.colour_k,
+            structure_threshold=self.config.structure_threshold,
         )
 
     def _regions(
@@ -307,7 +316,7 @@ class ReferenceCheck:
         # working-scale mask is already right, and refining it would only cost time).
         fine = self._refined(claim, claim_feats, att) if 0 < edited_of_overlap <= 0.35 else None
         regions, mask, places = self._regions(claim, comp, fine)
-        edited = edited_of_overlap >= cfg.edited_fraction or regenerated
+        edited = edited_of_claim >= cfg.edited_fraction or regenerated
         words = transform.words()
         how = f" ({', '.join(words)})" if words else ""
         measurements: dict[str, float | int | bool | str | None] = {
@@ -351,7 +360,7 @@ class ReferenceCheck:
         weak = regenerated or reg.inliers < 2 * cfg.min_inliers
         score = cfg.score_edited_weak if weak else cfg.score_edited
         where = ", ".join(places[:3]) if places else "throughout"
-        if regenerated and edited_of_overlap < cfg.edited_fraction:
+        if regenerated and edited_of_claim < cfg.edited_fraction:
             summary = (
                 f"Claim photo follows the layout of {att.reference.name}{how} but its texture was redrawn "
                 f"everywhere (texture agreement {comp.agreement_fine:.2f} < {cfg.regenerated_fine:.2f}): "
