@@ -1,4 +1,4 @@
-"""Tuning run of the ``reference`` check on the TUNING split (never the evaluation split).
+"""Tuning run of the ``reference`` check on the TUNING split (``--split eval`` only for a held-out look).
 
 Where it sits: ``bench/``; used while choosing the thresholds in ``ReferenceConfig``; not used at run time.
 It builds claims exactly as ``bench.reference_bench`` does (same generators: ``bench.datasets``), but only
@@ -40,10 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--families", default=",".join(FAMILIES))
     parser.add_argument("--out", type=Path, default=DATA / "reference-tuning.jsonl")
+    parser.add_argument(
+        "--split",
+        choices=("tune", "eval"),
+        default="tune",
+        help="photos to make claims from: tune (choosing thresholds) or eval (a held-out check, after tuning)",
+    )
     args = parser.parse_args(argv)
 
     refs = prepare_references(all_photos(fetch=False))
-    tune = [r for r in refs if r.photo.split == "tune"]
+    tune = [r for r in refs if r.photo.split == args.split]
     listings = [r for r in tune if r.photo.source == "listing"]
     debian = [r for r in tune if r.photo.source != "listing"]
     groups: dict[str, list[Any]] = defaultdict(list)
