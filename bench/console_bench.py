@@ -3,8 +3,8 @@
 Issue 6 asks for a case page with 5 photos in <= 300 ms, images served as sized derivatives. This script seeds the
 demo data into ``bench/.data/console/`` (fresh each run), files one claim with five 12-megapixel phone-size photos
 (listing photos upscaled to 4032x3024 and edited as in the demo; the checks run in-process first, they are not
-timed here), then times through the real FastAPI app in-process (Starlette TestClient: no network, so this is
-server time):
+timed here), then starts ``proofdesk serve`` on a free localhost port and times requests to it with one
+keep-alive HTTP client (so the numbers include uvicorn and the loopback, not a browser's layout):
 
 - the case page HTML (what "renders in 300 ms" means), warm, as p50/p95/max over repeated requests;
 - the first screen's images (5 outlined claims + 5 aligned references at 1024 px): cold (empty derivative cache,
@@ -16,13 +16,19 @@ Run: ``.venv/bin/python bench/console_bench.py`` (writes the "console" section o
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import shutil
+import socket
 import statistics
+import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 from PIL import Image
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,10 +57,36 @@ def _ms(samples: list[float]) -> tuple[float, float, float]:
     return statistics.median(ordered), p95, ordered[-1]
 
 
-def main() -> None:
-    from fastapi.testclient import TestClient
+@contextlib.contextmanager
+def _server() -> Iterator[str]:
+    """``proofdesk serve`` on a free port with the bench data dir; yields its base URL."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PROOFDESK_")}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from proofdesk.cli.main import main; main()", "serve", "--port", str(port),
+         "--data-dir", str(DATA)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("proofdesk serve did not start")
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
-    from proofdesk.api import create_app
+
+def main() -> None:
     from proofdesk.cases.media import Upload
     from proofdesk.config import Settings
     from proofdesk.console import COOKIE
@@ -85,46 +117,45 @@ def main() -> None:
         case = load_case_file(session, Principal(Role.ADMIN, None), case_id, store=services.store)
     assert len(case.photos) == 5 and all(p.report is not None for p in case.photos), "checks did not finish"
 
-    app = create_app(settings, services=services)
-    client = TestClient(app)
-    client.cookies.set(COOKIE, demo.users["reviewer"]["token"])
-    page_url = f"/console/cases/{case_id}"
-    assert client.get(page_url).status_code == 200
-    page = []
-    for _ in range(REPEATS):
-        t = time.perf_counter()
-        response = client.get(page_url)
-        page.append((time.perf_counter() - t) * 1000)
-        assert response.status_code == 200
-    html_bytes = len(response.content)
-
-    image_urls = []
-    for p in case.photos:
-        base = f"/console/cases/{case_id}/photos/{p.photo.sha256}/"
-        image_urls.append(base + "outline.jpg?side=1024")
-        if p.reference is not None:
-            image_urls.append(base + "reference.jpg?side=1024")
-
-    def first_screen() -> tuple[float, int]:
-        t = time.perf_counter()
-        sent = len(client.get(page_url).content)
-        for url in image_urls:
-            r = client.get(url)
-            assert r.status_code == 200, url
-            sent += len(r.content)
-        return (time.perf_counter() - t) * 1000, sent
-
-    shutil.rmtree(DATA / "derivatives", ignore_errors=True)
-    cold_ms, derivative_bytes = first_screen()
-    warm = [first_screen()[0] for _ in range(10)]
-    originals = []
-    t = time.perf_counter()
-    original_bytes = 0
-    for p in case.photos:
-        r = client.get(f"/console/cases/{case_id}/files/{p.photo.sha256}")
-        original_bytes += len(r.content)
-    originals.append((time.perf_counter() - t) * 1000)
     services.close()
+    with _server() as base, httpx.Client(base_url=base, cookies={COOKIE: demo.users["reviewer"]["token"]},
+                                                 timeout=120) as client:
+        page_url = f"/console/cases/{case_id}"
+        assert client.get(page_url).status_code == 200
+        page = []
+        for _ in range(REPEATS):
+            t = time.perf_counter()
+            response = client.get(page_url)
+            page.append((time.perf_counter() - t) * 1000)
+            assert response.status_code == 200
+        html_bytes = len(response.content)
+
+        image_urls = []
+        for p in case.photos:
+            base_url = f"/console/cases/{case_id}/photos/{p.photo.sha256}/"
+            image_urls.append(base_url + "outline.jpg?side=1024")
+            if p.reference is not None:
+                image_urls.append(base_url + "reference.jpg?side=1024")
+
+        def first_screen() -> tuple[float, int]:
+            t = time.perf_counter()
+            sent = len(client.get(page_url).content)
+            for url in image_urls:
+                r = client.get(url)
+                assert r.status_code == 200, url
+                sent += len(r.content)
+            return (time.perf_counter() - t) * 1000, sent
+
+        shutil.rmtree(DATA / "derivatives", ignore_errors=True)
+        cold_ms, derivative_bytes = first_screen()
+        warm = [first_screen()[0] for _ in range(10)]
+        originals = []
+        t = time.perf_counter()
+        original_bytes = 0
+        for p in case.photos:
+            r = client.get(f"/console/cases/{case_id}/files/{p.photo.sha256}")
+            original_bytes += len(r.content)
+        originals.append((time.perf_counter() - t) * 1000)
 
     p50, p95, worst = _ms(page)
     w50, w95, _ = _ms(warm)
@@ -137,9 +168,10 @@ def main() -> None:
          f"{original_bytes / 1024:.0f}"],
     ]
     body = (
-        f"One case with five 12-MP claim photos (4032x3024 JPEG) on the embedded default, timed in-process "
-        f"through the FastAPI app (Starlette TestClient, no network). Checks ran before timing ({checks_s:.1f} s "
-        f"for the 5 photos, not part of the page).\n\n"
+        f"One case with five 12-MP claim photos (4032x3024 JPEG) on the embedded default (`proofdesk serve`, "
+        f"SQLite), timed from one keep-alive HTTP client on localhost, signed in as the demo reviewer. Checks ran "
+        f"before timing ({checks_s:.1f} s for the 5 photos, not part of the page). The machine is shared: see the "
+        f"load average above; the same code on an idle machine is faster.\n\n"
         + markdown_table(["request", "p50 ms", "p95 ms", "max ms", "KiB sent"], rows)
         + f"\n\nTarget: case page <= 300 ms -> p95 {p95:.1f} ms ({'met' if p95 <= 300 else 'NOT met'}). "
         f"Images are sized derivatives: the first screen sends {derivative_bytes / 1024:.0f} KiB instead of "
