@@ -53,7 +53,7 @@ class QueueRow:
     risk: float | None
     verdict: str | None
     photo_count: int = 0
-    decision_reason: str = ""
+    decision_reason: str = ""  # the last decision's reason code (shown to the buyer as a sentence)
     can_appeal: bool = False
 
 

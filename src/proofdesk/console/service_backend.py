@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from proofdesk.cases.models import Case, Listing, ListingImage, Merchant, Order, Shop
-from proofdesk.cases.reasons import APPROVE_REASONS, DENY_REASONS, reason_text
+from proofdesk.cases.reasons import APPROVE_REASONS, DENY_REASONS
 from proofdesk.console.backend import BuyerHistory, ListingRow, OrderRow, QueueFilters, QueueRow, Upload
 from proofdesk.dossier import CaseFile, EvidenceItem, PhotoResult
 from proofdesk.dossier.from_db import load_case, load_case_file, load_photo
@@ -53,7 +53,7 @@ class ServiceBackend:
         decision = session.scalars(
             select(ReviewDecision).where(ReviewDecision.case_id == case.id).order_by(ReviewDecision.created_at.desc())
         ).first()
-        return reason_text(decision.outcome, decision.reason_code) if decision else ""
+        return decision.reason_code if decision else ""
 
     # ------------------------------------------------------------------ reviewer
 

@@ -100,3 +100,25 @@ def test_non_report_is_rejected() -> None:
         read_manifest(b"<html><body>hello</body></html>")
     with pytest.raises(UserInputError):
         verify_manifest({"schema": "other"}, MemoryStore())
+
+
+def test_language_negotiation() -> None:
+    from proofdesk.dossier import negotiate
+
+    assert negotiate("zh-CN,zh;q=0.9,en;q=0.8") == "zh"
+    assert negotiate("en-US,en;q=0.9,zh-CN;q=0.5") == "en"
+    assert negotiate("fr-FR,zh-TW;q=0.7") == "zh"
+    assert negotiate(None) == "en"
+    assert negotiate("zh-CN", "en") == "en"
+
+
+def test_finding_sentence_pairs_measurements_with_thresholds(listing: Path) -> None:
+    store = MemoryStore()
+    finding = forged_case(store, listing).photos[0].report.findings[0]  # type: ignore[union-attr]
+    en = translator("en")
+    from proofdesk.dossier import finding_sentence
+
+    sentence = finding_sentence(finding, en)
+    assert sentence.startswith("Reference match — copy of a reference, edited:")
+    assert "edited_fraction 0.012 (threshold 0.002)" in sentence and "score 0.97" in sentence
+    assert "阈值 0.002" in finding_sentence(finding, translator("zh"))

@@ -162,3 +162,11 @@ def test_merchant_sees_own_listing_thumbnails(demo: dict[str, Any]) -> None:
     image = client(demo, "merchant").get(urls[0])
     assert image.status_code == 200 and max(Image.open(io.BytesIO(image.content)).size) == 320
     assert client(demo, "buyer").get(urls[0]).status_code == 403
+
+
+def test_buyer_sees_status_and_reason_of_the_decision_in_their_language(demo: dict[str, Any]) -> None:
+    zh = client(demo, "buyer", "zh").get("/console/buyer").text
+    assert "已拒绝" in zh and "照片中不是本订单的商品" in zh
+    page = client(demo, "buyer").get(f"/console/cases/{demo['cases']['appeal']}").text
+    assert "The photos do not show the item from this order." in page and 'action="/console/cases/' in page
+    assert "The photo is the shop's listing image." not in page  # the reviewer's internal note stays internal
