@@ -241,8 +241,8 @@ def build_router(config: ConsoleConfig) -> APIRouter:
     @router.get("/cases/{case_id}/photos/{sha256}/{view}.jpg")
     def photo(request: Request, case_id: str, sha256: str, view: str, side: int = 1024) -> Response:
         me = principal_of(request)
-        if view not in overlays.VIEWS:
-            raise NotFound(f"no view {view!r}")
+        if view not in overlays.VIEWS or (me.role is Role.BUYER and view != "claim"):
+            raise NotFound(f"no view {view!r}")  # buyers see their photo, not the checks' overlays
         side = min(_SIDES, key=lambda s: abs(s - side))  # a few fixed sizes keep the cache small
         result, version = backend.photo(me, case_id, sha256)
         data = config.cache.get_or_render(

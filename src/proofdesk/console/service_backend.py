@@ -27,11 +27,11 @@ __all__ = ["ServiceBackend"]
 _REVIEW_STATUSES = ("in_review", "appealed", "awaiting_merchant", "needs_evidence", "checking", "submitted")
 
 
-def _row(case: Case, merchant: str, *, decision_reason: str = "") -> QueueRow:
+def _row(case: Case, merchant: str, *, decision_reason: str = "", checks: bool = True) -> QueueRow:
     return QueueRow(
         case_id=case.id, status=case.status, claim_type=case.claim_type, reason=case.reason, merchant=merchant,
         buyer=f"buyer-{case.buyer_id[:6]}", created_at=case.created_at, deadline=case.window_deadline,
-        risk=case.risk, verdict=case.verdict, decision_reason=decision_reason,
+        risk=case.risk if checks else None, verdict=case.verdict if checks else None, decision_reason=decision_reason,
         can_appeal=case.status == "denied" and not case.appeal_used,
     )
 
@@ -178,8 +178,8 @@ class ServiceBackend:
             cases = session.scalars(
                 select(Case).where(Case.buyer_id == principal.subject_id).order_by(Case.created_at.desc())
             ).all()
-            return [_row(c, names.get(c.merchant_id, ""), decision_reason=self._last_decision_reason(session, c))
-                    for c in cases]
+            return [_row(c, names.get(c.merchant_id, ""), decision_reason=self._last_decision_reason(session, c),
+                         checks=False) for c in cases]
 
     def file_claim(
         self, principal: Principal, order_id: str, claim_type: str, reason: str, description: str,

@@ -120,14 +120,18 @@ def load_case_file(session: Session, principal: Principal, case_id: str, *, stor
     evidence = session.scalars(
         select(CaseEvidence).where(CaseEvidence.case_id == case.id).order_by(CaseEvidence.created_at)
     ).all()
+    buyer_view = principal.role is Role.BUYER
     for row in evidence:
+        if buyer_view and row.party != "buyer":
+            continue  # as in the API: a buyer sees their own evidence, not the merchant's
         item = _sized(store, EvidenceItem(
             row.sha256, row.name, f"{row.party}_{row.kind}" if row.party != "buyer" or row.kind != "photo"
             else "claim_photo", row.content_type, 0, row.created_at, row.party,
         ))
         stored = reports.get(row.id)
         if row.party == "buyer" and row.kind == "photo":
-            report = Report.from_json(stored.report) if stored is not None else None
+            # Buyers do not see check reports (as in the API): scores and cues would teach a forger what passes.
+            report = Report.from_json(stored.report) if stored is not None and not buyer_view else None
             reference = _matched(report, candidates) if report is not None else None
             mask = stored.report.get("mask_sha256") if stored is not None else None
             photos.append(PhotoResult(item, report, _sized(store, reference) if reference else None,
@@ -141,7 +145,7 @@ def load_case_file(session: Session, principal: Principal, case_id: str, *, stor
     appeal = "\n".join(m.text for m in messages if m.kind == "appeal")
     decisions = [
         {"at": d.created_at.strftime("%Y-%m-%d %H:%M"), "outcome": d.outcome, "reason_code": d.reason_code,
-         "note": d.note, "appeal": d.appeal}
+         "note": d.note if principal.is_staff else "", "appeal": d.appeal}
         for d in session.scalars(
             select(ReviewDecision).where(ReviewDecision.case_id == case.id).order_by(ReviewDecision.created_at)
         )
@@ -150,7 +154,7 @@ def load_case_file(session: Session, principal: Principal, case_id: str, *, stor
         AuditLine(e.at, e.actor, e.action, ", ".join(f"{k}={v}" for k, v in sorted(e.data.items())
                                                      if not isinstance(v, dict | list))[:200], e.hash)
         for e in audit.events_for(session, "case", case.id)
-    ]
+    ] if not buyer_view else []
     return CaseFile(
         case_id=case.id,
         status=case.status,

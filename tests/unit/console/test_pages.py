@@ -71,6 +71,12 @@ def test_roles_see_only_their_pages_and_cases(demo: dict[str, Any]) -> None:
     sha = _first_photo(demo, cases["forged"])
     assert client(demo, "buyer").get(f"/console/cases/{cases['forged']}/photos/{sha}/claim.jpg").status_code == 404
     assert client(demo, "buyer2").get(f"/console/cases/{cases['forged']}/report.pdf").status_code == 403
+    # the buyer sees their own photo and the case, but not the checks' verdict, overlays or the merchant's files
+    own = client(demo, "buyer2").get(f"/console/cases/{cases['forged']}").text
+    assert "likely forged" not in own and "threshold" not in own and "packing-backpack.mp4" not in own
+    base = f"/console/cases/{cases['forged']}/photos/{sha}/"
+    assert client(demo, "buyer2").get(base + "claim.jpg").status_code == 200
+    assert client(demo, "buyer2").get(base + "outline.jpg").status_code == 404
 
 
 def _first_photo(demo: dict[str, Any], case_id: str) -> str:
