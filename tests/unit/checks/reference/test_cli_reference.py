@@ -18,6 +18,9 @@ from tests.unit.checks.reference.conftest import MAIN, f1
 #: JPEG variation without letting a wrong or empty mask through.
 CRACK_F1_BOUND = 0.5
 
+# Full-size listing photos through every registered check: several seconds each.
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture(scope="module")
 def cracked(listings_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
