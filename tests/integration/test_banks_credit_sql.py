@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from proofdesk.banks import ReuseBanks
+from proofdesk.banks import BankEntry, BankSource, ReuseBanks
 from proofdesk.banks.sql import SQLBankStore
 from proofdesk.checks.base import CheckContext
 from proofdesk.checks.reuse import ReuseCheck
@@ -25,7 +25,8 @@ from proofdesk.credit import CreditService, Outcome
 from proofdesk.credit.sql import SQLOutcomeStore
 from proofdesk.db import make_engine, make_session_factory, migrate
 from proofdesk.errors import Conflict
-from proofdesk.evidence import read_evidence
+from proofdesk.evidence import Evidence, read_evidence
+from proofdesk.signals.pdq import pdq_hash
 
 POSTGRES_URL = os.environ.get("PROOFDESK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -87,6 +88,43 @@ def test_banks_round_trip_and_two_workers(sessions: sessionmaker[Session], listi
     assert all(e.added_at.tzinfo is not None for e in stored.values())
     [negative] = store.negatives()
     assert negative.label == "stock photo" and negative.pdq == stored[3].pdq
+
+
+@pytest.mark.postgres
+def test_row_committed_out_of_id_order_is_still_indexed(tmp_path: Path, listings_dir: Path) -> None:
+    """PostgreSQL hands out ids at insert, not at commit: id 1 may become visible after id 2 was indexed."""
+    name = f"pd_d2_{secrets.token_hex(6)}"
+    admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+    settings = Settings(data_dir=tmp_path, environment="test", database_url=url)
+    engine = make_engine(settings)
+    try:
+        migrate(settings, engine=engine)
+        sessions = make_session_factory(engine)
+        slow, fast = (read_evidence(p) for p in _products(listings_dir, 2))
+        banks = ReuseBanks(SQLBankStore(sessions))
+        slow_session = sessions()
+        [slow_id] = SQLBankStore.add_entries_in(slow_session, [_entry(slow, "c-slow")])  # takes id 1, not committed
+        [fast_id] = SQLBankStore(sessions).add_entries([_entry(fast, "c-fast")])  # id 2, committed
+        assert (slow_id, fast_id) == (1, 2)
+        assert banks.refresh() == 1  # sees only id 2; id 1 is remembered as a gap
+        slow_session.commit()
+        slow_session.close()
+        assert banks.refresh() == 1  # the gap is filled
+        view = banks.for_claim(claim_id="x", buyer="bp_z", merchant_id="m1")
+        assert [h.ref for h in view.lookup(slow, max_distance=0)] == ["c-slow"]
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def _entry(evidence: Evidence, claim_id: str) -> BankEntry:
+    h = pdq_hash(evidence)
+    return BankEntry(BankSource.CLAIM, claim_id, h.value, h.quality, "m1", buyer="bp_a")
 
 
 def test_credit_outcomes_and_appeal(sessions: sessionmaker[Session]) -> None:

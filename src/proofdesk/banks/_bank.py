@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import Final, Protocol, runtime_checkable
 
 from proofdesk.checks.base import ReuseHit
 from proofdesk.errors import UserInputError
 from proofdesk.evidence import Evidence
-from proofdesk.signals.index import FaissIVFIndex, HashIndex, make_index
+from proofdesk.signals.index import FaissIVFIndex, HashIndex, load_index, make_index
 from proofdesk.signals.pdq import (
     DIHEDRAL_NAMES,
     HASH_BYTES,
@@ -194,6 +196,11 @@ class ReuseBanks:
         self._last_id = 0
         self._batch = refresh_batch
         self._lock = threading.Lock()
+        #: Row ids skipped by a refresh (not yet committed when read), with when they were first missed.
+        self._gaps: dict[int, float] = {}
+        self._max_gaps = 100_000
+        #: How long a skipped id is looked for again (longer than any insert transaction stays open).
+        self.gap_ttl_s = 600.0
 
     def __len__(self) -> int:
         return len(self._index)
@@ -232,18 +239,60 @@ class ReuseBanks:
 
     # -- reading -------------------------------------------------------------------------------------------
     def refresh(self) -> int:
-        """Index rows added to the store since the last refresh; returns how many were added."""
+        """Index rows added to the store since the last refresh; returns how many were added.
+
+        Ids skipped over are remembered as gaps and looked up again on later refreshes for
+        ``gap_ttl_s``: on PostgreSQL a transaction can take id 7, commit after the one that took id 8, and
+        would otherwise never be indexed here. (A rolled-back insert leaves a gap that simply expires.)
+        """
         added = 0
         with self._lock:
+            added += self._fill_gaps()
             while True:
                 rows = self.store.entries_after(self._last_id, limit=self._batch)
                 if not rows:
                     return added
-                self._index.add([e.pdq for _, e in rows], [i for i, _ in rows])
+                ids = [i for i, _ in rows]
+                if rows[-1][0] - self._last_id != len(rows):
+                    now = time.monotonic()
+                    missing = set(range(self._last_id + 1, rows[-1][0] + 1)).difference(ids)
+                    for gap in list(missing)[: self._max_gaps - len(self._gaps)]:
+                        self._gaps.setdefault(gap, now)
+                self._add_rows(rows)
                 self._last_id = rows[-1][0]
                 added += len(rows)
-                if self._auto and self._index.kind == "faiss_flat" and len(self._index) >= self._ivf_threshold:
-                    self._index = FaissIVFIndex.build(self._index.hashes(), self._index.ids, **self._ivf_params)
+
+    def _add_rows(self, rows: Sequence[tuple[int, BankEntry]]) -> None:
+        self._index.add([e.pdq for _, e in rows], [i for i, _ in rows])
+        if self._auto and self._index.kind == "faiss_flat" and len(self._index) >= self._ivf_threshold:
+            self._index = FaissIVFIndex.build(self._index.hashes(), self._index.ids, **self._ivf_params)
+
+    def _fill_gaps(self) -> int:
+        if not self._gaps:
+            return 0
+        found = self.store.get_entries(sorted(self._gaps))
+        if found:
+            self._add_rows(sorted(found.items()))
+        deadline = time.monotonic() - self.gap_ttl_s
+        self._gaps = {i: t for i, t in self._gaps.items() if i not in found and t > deadline}
+        return len(found)
+
+    def save_snapshot(self, path: str | Path) -> None:
+        """Write the in-memory index (ids are row ids) so a new process starts from it, not from 10 M rows."""
+        with self._lock:
+            self._index.save(path)
+
+    def load_snapshot(self, path: str | Path) -> None:
+        """Start from a snapshot written by :meth:`save_snapshot`; the next refresh reads only newer rows.
+
+        Raises :class:`~proofdesk.signals.index.CorruptIndex` for a damaged or other-version file (then
+        simply do not load it: the store is the source of truth and a refresh rebuilds everything).
+        """
+        index = load_index(path)
+        with self._lock:
+            self._index = index
+            self._last_id = int(index.ids.max()) if len(index) else 0
+            self._gaps = {}
 
     @property
     def index_kind(self) -> str:
@@ -255,7 +304,8 @@ class ReuseBanks:
         self.refresh()
         names = DIHEDRAL_NAMES if len(hashes) == len(DIHEDRAL_NAMES) else ("original",) * len(hashes)
         best: dict[int, _Hit] = {}
-        results = self._index.query_many([h.value for h in hashes], max_distance=max_distance)
+        with self._lock:  # never query FAISS while another thread adds to it
+            results = self._index.query_many([h.value for h in hashes], max_distance=max_distance)
         for name, matches in zip(names, results, strict=True):
             for m in matches:
                 current = best.get(m.id)

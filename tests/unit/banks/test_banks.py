@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 from proofdesk.banks import BankEntry, BankSource, MemoryBankStore, NegativeEntry, ReuseBanks
-from proofdesk.errors import UserInputError
+from proofdesk.errors import IntegrityError, UserInputError
 from proofdesk.evidence import Evidence, read_evidence
 
 
@@ -136,3 +136,26 @@ def test_auto_index_switches_to_ivf_past_the_threshold(listings_dir: Path) -> No
     hits = banks.for_claim(claim_id="c", buyer="b", merchant_id="m2").lookup(photo, max_distance=31)
     assert [h.ref for h in hits] == ["img-real"]
     assert ReuseBanks(MemoryBankStore()).index_kind == "faiss_flat"
+
+
+def test_snapshot_restarts_without_rereading_the_store(listings_dir: Path, tmp_path: Path) -> None:
+    store = MemoryBankStore()
+    first = ReuseBanks(store)
+    photos = [read_evidence(p) for p in _photos(listings_dir, 3)]
+    for i, evidence in enumerate(photos[:2]):
+        first.add_claim_photo(evidence, claim_id=f"c{i}", buyer="b", merchant_id="m")
+    first.refresh()
+    first.save_snapshot(tmp_path / "bank.npz")
+    first.add_claim_photo(photos[2], claim_id="c2", buyer="b", merchant_id="m")  # after the snapshot
+
+    restarted = ReuseBanks(store)
+    restarted.load_snapshot(tmp_path / "bank.npz")
+    assert len(restarted) == 2
+    assert restarted.refresh() == 1  # only the row written after the snapshot is read
+    view = restarted.for_claim(claim_id="x", buyer="b2", merchant_id="m")
+    assert [[h.ref for h in view.lookup(p, max_distance=0)] for p in photos] == [["c0"], ["c1"], ["c2"]]
+
+    (tmp_path / "bad.npz").write_bytes(b"garbage")
+    with pytest.raises(IntegrityError):
+        restarted.load_snapshot(tmp_path / "bad.npz")
+    assert len(restarted) == 3  # a refused snapshot leaves the bank as it was
