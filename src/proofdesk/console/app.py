@@ -226,6 +226,10 @@ def build_router(config: ConsoleConfig) -> APIRouter:
             can_decide=me.role in (Role.REVIEWER, Role.ADMIN) and case.status in ("in_review", "appealed", "escalated"),
             can_answer=me.role is Role.MERCHANT and case.status in ("awaiting_merchant", "in_review"),
             can_appeal=me.role is Role.BUYER and case.extra.get("can_appeal", False),
+            can_add_evidence=me.role is Role.BUYER and case.status == "needs_evidence",
+            can_request=me.role in (Role.REVIEWER, Role.ADMIN)
+            and case.status in ("in_review", "awaiting_merchant", "appealed"),
+            evidence_items=backend.evidence_items(),
             views=_photo_views(case.photos),
         )
 
@@ -237,6 +241,23 @@ def build_router(config: ConsoleConfig) -> APIRouter:
         outcome, _, reason_code = decision.partition(":")
         backend.decide(me, case_id, outcome, reason_code, note)
         return back(f"/console/cases/{case_id}", "case.decided")
+
+    @router.post("/cases/{case_id}/request-evidence")
+    def request_evidence(
+        request: Request, case_id: str, items: Annotated[list[str], Form()], text: Annotated[str, Form()] = ""
+    ) -> Response:
+        me = guard(request, Role.REVIEWER)
+        backend.request_evidence(me, case_id, items, text)
+        return back(f"/console/cases/{case_id}", "evidence.asked")
+
+    @router.post("/cases/{case_id}/evidence")
+    async def add_evidence(
+        request: Request, case_id: str, note: Annotated[str, Form()] = "",
+        files: Annotated[list[UploadFile] | None, File()] = None,
+    ) -> Response:
+        me = guard(request, Role.BUYER)
+        backend.add_evidence(me, case_id, note, await _uploads(files))
+        return back(f"/console/cases/{case_id}", "evidence.received")
 
     @router.get("/cases/{case_id}/photos/{sha256}/{view}.jpg")
     def photo(request: Request, case_id: str, sha256: str, view: str, side: int = 1024) -> Response:

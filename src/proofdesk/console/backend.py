@@ -126,6 +126,18 @@ class ConsoleBackend(Protocol):
         """Record a reviewer's decision."""
         ...
 
+    def request_evidence(self, principal: Principal, case_id: str, items: Sequence[str], text: str) -> None:
+        """A reviewer asks the buyer for named items (keys of the service's evidence items)."""
+        ...
+
+    def evidence_items(self) -> Sequence[str]:
+        """The item keys a reviewer can ask for."""
+        ...
+
+    def add_evidence(self, principal: Principal, case_id: str, note: str, files: Sequence[Upload]) -> None:
+        """The buyer's answer to a request for more evidence."""
+        ...
+
     def merchant_cases(self, principal: Principal) -> Sequence[QueueRow]:
         """The merchant's incoming claims, soonest deadline first."""
         ...

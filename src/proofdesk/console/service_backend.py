@@ -20,6 +20,7 @@ from proofdesk.console.backend import BuyerHistory, ListingRow, OrderRow, QueueF
 from proofdesk.dossier import CaseFile, EvidenceItem, PhotoResult
 from proofdesk.dossier.from_db import load_case, load_case_file, load_photo
 from proofdesk.errors import NotFound, PermissionDenied
+from proofdesk.policy import EVIDENCE_ITEMS
 from proofdesk.security import Principal, Role
 
 __all__ = ["ServiceBackend"]
@@ -122,6 +123,15 @@ class ServiceBackend:
 
     def decide(self, principal: Principal, case_id: str, outcome: str, reason_code: str, note: str) -> None:
         self.services.cases.decide(principal, case_id, outcome=outcome, reason_code=reason_code, note=note)
+
+    def request_evidence(self, principal: Principal, case_id: str, items: Sequence[str], text: str) -> None:
+        self.services.cases.request_evidence(principal, case_id, items=list(items), text=text)
+
+    def evidence_items(self) -> Sequence[str]:
+        return list(EVIDENCE_ITEMS)
+
+    def add_evidence(self, principal: Principal, case_id: str, note: str, files: Sequence[Upload]) -> None:
+        self.services.cases.add_evidence(principal, case_id, files=_uploads(files), note=note)
 
     # ------------------------------------------------------------------ merchant
 

@@ -172,7 +172,9 @@ def load_case_file(session: Session, principal: Principal, case_id: str, *, stor
         decisions=decisions,
         audit=trail,
         extra={"appeal": appeal, "appeal_used": case.appeal_used, "risk": case.risk, "verdict": case.verdict,
-               "can_appeal": case.status == "denied" and not case.appeal_used},
+               "can_appeal": case.status == "denied" and not case.appeal_used,
+               "requested": [dict(item) for item in case.requested_evidence or []]
+               if case.status == "needs_evidence" else []},
     )
 
 

@@ -176,3 +176,18 @@ def test_buyer_sees_status_and_reason_of_the_decision_in_their_language(demo: di
     page = client(demo, "buyer").get(f"/console/cases/{demo['cases']['appeal']}").text
     assert "The photos do not show the item from this order." in page and 'action="/console/cases/' in page
     assert "The photo is the shop's listing image." not in page  # the reviewer's internal note stays internal
+
+
+def test_reviewer_asks_for_more_evidence_and_the_buyer_sends_it(demo: dict[str, Any], listings_dir: Path) -> None:
+    genuine = demo["cases"]["genuine"]
+    asked = client(demo, "reviewer").post(f"/console/cases/{genuine}/request-evidence",
+                                          data={"items": ["another_angle", "label_in_frame"], "text": "Daylight."})
+    assert asked.status_code == 303
+    page = client(demo, "buyer", "zh").get(f"/console/cases/{genuine}").text
+    assert "需要补充证据" in page and "快递面单或订单号" in page and "/evidence" in page
+    photo = (listings_dir / "mh02-black_alt1.jpg").read_bytes()
+    sent = client(demo, "buyer").post(f"/console/cases/{genuine}/evidence", data={"note": "two more"},
+                                      files=[("files", ("IMG_9.jpg", photo, "image/jpeg"))])
+    assert sent.status_code == 303 and "evidence.received" in sent.headers["location"]
+    after = client(demo, "buyer").get(f"/console/cases/{genuine}").text
+    assert "IMG_9.jpg" in after and "We need more evidence" not in after
