@@ -280,7 +280,7 @@ def render_pdf(case: CaseFile, store: BlobReader, t: Translator, *, manifest: Ma
     facts = [
         (t("case.status"), t(f"status.{case.status}") if t.has(f"status.{case.status}") else case.status),
         (t("case.claim_type"), t(f"claim_type.{case.claim_type}")),
-        (t("case.reason"), case.reason),
+        (t("case.reason"), t(f"reason.{case.reason}")),
         (t("case.merchant"), case.merchant),
         (t("case.buyer"), case.buyer),
         (t("case.order"), case.order_ref),
