@@ -109,11 +109,16 @@ def _terms(rgb: F32, xy: F32) -> F32:
     return np.stack(cols, axis=1).astype(np.float32)
 
 
-def _solve(a: F32, b: F32) -> F32:
-    """Least squares through the (tiny) normal equations, with a little ridge for unused terms."""
+def _solve(a: F32, b: F32, prior: F32) -> F32:
+    """Least squares through the (tiny) normal equations, shrunk towards ``prior`` (the identity map).
+
+    Product photos are often nearly grey (r = g = b), which makes the three per-channel polynomials
+    collinear; without the shrinkage the fit explodes on the few saturated colours it never saw.
+    """
     ata = (a.T @ a).astype(np.float64)
-    ata += np.eye(len(ata)) * 1e-6 * max(1.0, float(np.trace(ata)) / len(ata))
-    return np.asarray(np.linalg.solve(ata, (a.T @ b).astype(np.float64)), dtype=np.float32)
+    lam = 1e-4 * max(1.0, float(np.trace(ata)) / len(ata))
+    rhs = (a.T @ b).astype(np.float64) + lam * prior.astype(np.float64)
+    return np.asarray(np.linalg.solve(ata + lam * np.eye(len(ata)), rhs), dtype=np.float32)
 
 
 def _sample(mask: Bool, points: F32 | None, count: int, rng: np.random.Generator) -> tuple[npt.NDArray[np.int64], ...]:
@@ -157,7 +162,7 @@ def _fit_colour(
     design = _terms(warped[ys, xs], xy)
     target = claim[ys, xs]
     seed_rows = np.arange(len(ys)) < len(ay)
-    coef = _solve(design[seed_rows, :_N_COLOUR], target[seed_rows])
+    coef = _solve(design[seed_rows, :_N_COLOUR], target[seed_rows], identity[:_N_COLOUR])
     resid = np.abs(design[:, :_N_COLOUR] @ coef - target).max(axis=1)
     rms = float(np.sqrt(np.mean(resid[seed_rows] ** 2)))
     keep = seed_rows | (resid <= max(12.0, 3.0 * rms))
@@ -165,7 +170,7 @@ def _fit_colour(
     for _ in range(2):
         if int(keep.sum()) < 50:
             break
-        full = _solve(design[keep], target[keep])
+        full = _solve(design[keep], target[keep], identity)
         resid = np.abs(design @ full - target).max(axis=1)
         rms = float(np.sqrt(np.mean(resid[keep] ** 2)))
         keep = resid <= max(12.0, 3.0 * rms)
