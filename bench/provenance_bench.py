@@ -13,7 +13,8 @@ Data (nothing here was used to choose a threshold: scores and thresholds come fr
   reference-equivalent encoder, saved as PNG, JPEG q95 and JPEG q90;
 * 12-MP timing set: Debian photos resized to 4000x3000 and saved as JPEG q92 with phone-like EXIF.
 
-``python -m bench.provenance_bench [--ocr-sample N]``
+``python -m bench.provenance_bench [--ocr-sample N]``; ``--crosscheck`` compares the watermark code bit for bit
+with the reference package (its own BENCHMARKS.md section).
 """
 
 from __future__ import annotations
@@ -209,11 +210,63 @@ def twelve_mp_timing(check: ProvenanceCheck, sources: list[Path]) -> tuple[float
     return (statistics.median(times) if times else 0.0), len(sources)
 
 
+def reference_crosscheck(sources: list[Path]) -> str:
+    """Compare our DWT-DCT encoder/decoder bit for bit with ``imwatermark/maxDct.py`` of invisible-watermark 0.2.0.
+
+    The wheel is fetched with pip into bench/.data (no install: the package hard-requires torch); only its
+    pure numpy/cv2/pywt module ``maxDct.py`` is loaded.
+    """
+    import importlib.util
+    import subprocess
+    import sys
+    import zipfile
+
+    folder = DATA / "invisible-watermark"
+    folder.mkdir(parents=True, exist_ok=True)
+    if not list(folder.glob("*.whl")):
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "invisible-watermark==0.2.0",
+                        "-d", str(folder), "-q"], check=True)
+    wheel = next(folder.glob("*.whl"))
+    with zipfile.ZipFile(wheel) as archive:
+        (folder / "maxDct.py").write_bytes(archive.read("imwatermark/maxDct.py"))
+    spec = importlib.util.spec_from_file_location("reference_maxdct", folder / "maxDct.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows: list[list[object]] = []
+    for path in sources:
+        image = np.asarray(Image.open(path).convert("RGB").resize((768, 512)))
+        bgr = np.ascontiguousarray(image[:, :, ::-1])
+        for payload in wm.PAYLOADS:
+            bits = list(payload.bits)
+            reference = module.EmbedMaxDct(bits, wmLen=len(bits)).encode(bgr.copy())
+            ours = wm.encode(image, payload.bits)[:, :, ::-1]
+            ref_bits = module.EmbedMaxDct(bits, wmLen=len(bits)).decode(reference).astype(np.uint8)
+            our_bits = wm.decode(wm.block_bits(np.ascontiguousarray(reference[:, :, ::-1])), len(bits))
+            plain_ref = module.EmbedMaxDct(bits, wmLen=len(bits)).decode(bgr).astype(np.uint8)
+            plain_ours = wm.decode(wm.block_bits(image), len(bits))
+            rows.append([path.name, payload.name.split(" (")[0], bool(np.array_equal(reference, ours)),
+                         bool(np.array_equal(ref_bits, our_bits)), bool(np.array_equal(plain_ref, plain_ours))])
+    return (f"Reference: `imwatermark/maxDct.py` from {wheel.name}.\n\n" + markdown_table(
+        ["photo", "payload", "encoded pixels identical", "decoded bits identical (marked)",
+         "decoded bits identical (unmarked)"], rows))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--ocr-sample", type=int, default=25, help="OCR runs on at most this many gated negatives")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--crosscheck", action="store_true",
+                        help="only compare the watermark code with invisible-watermark 0.2.0 (own section)")
     args = parser.parse_args()
+    if args.crosscheck:
+        sources = [p.path for p in debian_photos(fetch=True) if p.split == "eval"][:4]
+        body = reference_crosscheck(sources)
+        print(body)
+        if not args.no_write:
+            write_section("provenance-watermark", "DWT-DCT watermark: bit-exactness against invisible-watermark",
+                          "python -m bench.provenance_bench --crosscheck", body)
+        return 0
     auto = ProvenanceCheck.from_config({})
     forced = ProvenanceCheck.from_config({"ocr": "always", "watermark": "always"})
 
