@@ -122,3 +122,28 @@ def test_finding_sentence_pairs_measurements_with_thresholds(listing: Path) -> N
     assert sentence.startswith("Reference match — copy of a reference, edited:")
     assert "edited_fraction 0.012 (threshold 0.002)" in sentence and "score 0.97" in sentence
     assert "阈值 0.002" in finding_sentence(finding, translator("zh"))
+
+
+def test_case_template_shows_provenance_fields(listing: Path) -> None:
+    from dataclasses import replace
+
+    from proofdesk.checks.base import Finding
+    from proofdesk.console.app import _photo_views, _templates
+    from proofdesk.security import Principal, Role
+
+    store = MemoryStore()
+    case = forged_case(store, listing)
+    photo = case.photos[0]
+    label = Finding(check="provenance", version="1", label="ai_generated", score=0.95,
+                    summary="China AIGC implicit label: Label=1 (AI-generated)",
+                    details={"field": "XMP TC260:AIGC", "ContentProducer": "001191110108MA01KP2T5U00000"})
+    report = replace(photo.report, findings=[*photo.report.findings, label])  # type: ignore[type-var]
+    case = replace(case, photos=[replace(photo, report=report)])
+    t = translator("en")
+    html = _templates().get_template("pages/case.html").render(
+        t=t, lang="en", me=Principal(Role.REVIEWER, None), hours_left=lambda _d: 10.0, path="/console/cases/x",
+        sentence=lambda f: f.summary, notice="", case=case, history=None, reason_codes=[], can_decide=False,
+        can_answer=False, can_appeal=False, can_add_evidence=False, can_request=False, evidence_items=[],
+        views=_photo_views(case.photos), request=None,
+    )
+    assert "AI-generated" in html and "XMP TC260:AIGC" in html and "001191110108MA01KP2T5U00000" in html
