@@ -56,8 +56,8 @@ class ReferenceConfig(BaseModel):
     max_candidates: int = Field(default=5, ge=1, le=50, description="references registered per claim")
     ratio: float = Field(default=0.8, gt=0.0, lt=1.0, description="Lowe ratio test")
     min_inliers: int = Field(default=12, ge=6, description="homography inliers to consider a registration")
-    derived_coarse: float = Field(default=0.75, ge=0.0, le=1.0, description="layout agreement for 'derived'")
-    derived_fine: float = Field(default=0.5, ge=0.0, le=1.0, description="texture agreement for 'derived'")
+    derived_coarse: float = Field(default=0.45, ge=0.0, le=1.0, description="layout agreement for 'derived'")
+    derived_fine: float = Field(default=0.4, ge=0.0, le=1.0, description="texture agreement for 'derived'")
     regenerated_fine: float = Field(
         default=0.85, ge=0.0, le=1.0, description="below this texture agreement a derived copy was redrawn"
     )
@@ -223,12 +223,19 @@ class ReferenceCheck:
         order = sorted(range(len(references)), key=lambda i: -counts[i])[: cfg.max_candidates]
 
         attempts: list[_Attempt] = []
+        first_derived: int | None = None
         for i in order:
+            # After a copy is found, only a close rival is tried: the same shot in another colour (merchants
+            # publish recoloured variants of one photograph), where the right one is the least changed.
+            if first_derived is not None and counts[i] < 0.5 * counts[first_derived]:
+                break
             att = self._attempt(claim_img, claim_feats, None, references[i], ref_feats[i])
             if att is not None:
                 attempts.append(att)
             if att is not None and att.derived:
-                break
+                if first_derived is not None:
+                    break
+                first_derived = i
         if not any(a.derived for a in attempts):
             # A mirrored copy registers only against the flipped claim; extract it only when needed.
             flipped = np.ascontiguousarray(claim_img[:, ::-1])
@@ -244,7 +251,7 @@ class ReferenceCheck:
         best_count = max(counts) if counts else 0
         derived = [a for a in attempts if a.derived]
         if derived:
-            best = max(derived, key=lambda a: a.registration.inliers)
+            best = min(derived, key=lambda a: (float(a.comparison.edited.mean()), -a.registration.inliers))
             return self._derived_finding(claim, claim_feats, best, thresholds, len(references))
         return self._not_derived_finding(attempts, references, counts, best_count, thresholds)
 
