@@ -3,7 +3,7 @@
 Runs after evidence reading, beside the reference/provenance checks, when there may be no merchant image to
 compare with. Each cue (JPEG lattice, noise, copy-move, resampling, recapture, synthetic; one module each)
 returns a raw statistic; this module turns each into a calibrated score with a logistic curve centred on
-the cue's threshold (score 0.5 = the threshold, set by ``bench/pixels_bench.py --calibrate`` on the tuning
+the cue's threshold (score 0.6 = the threshold, set by ``bench/pixels_bench.py --calibrate`` on the tuning
 split so that about 2% of untouched photos reach it), picks the strongest cue as the finding's label and
 score, and fuses the local cues' maps into one heat map and, for ``local_edit``, a full-size mask.
 """
@@ -31,7 +31,7 @@ from proofdesk.checks.pixels.synthetic import analyze_synthetic
 from proofdesk.errors import InvalidSettings
 from proofdesk.evidence import Evidence
 
-__all__ = ["CUES", "LOCAL_CUES", "CueAnalysis", "PixelsCheck", "analyze", "load_calibration"]
+__all__ = ["CUES", "FIRE_AT", "LOCAL_CUES", "CueAnalysis", "PixelsCheck", "analyze", "load_calibration"]
 
 #: Cues that localize an edit (label ``local_edit``), and the whole-image ones with their labels.
 LOCAL_CUES: tuple[str, ...] = ("jpeg", "noise", "copy_move", "resampling")
@@ -57,11 +57,18 @@ def load_calibration() -> dict[str, dict[str, float]]:
     return cues
 
 
+#: Score of a cue exactly at its threshold. With the pixels weight of 0.6 a fired cue gives risk 0.36, just
+#: over the default ``review_at`` (0.35): a fired cue sends the claim to a person, and can never reach
+#: ``forged_at`` (0.85) alone.
+FIRE_AT = 0.6
+_OFFSET = math.log(FIRE_AT / (1.0 - FIRE_AT))
+
+
 def calibrated(raw: float | None, threshold: float, scale: float) -> float:
-    """Logistic map of a raw statistic: 0.5 exactly at ``threshold``; ``scale`` sets the steepness."""
+    """Logistic map of a raw statistic: :data:`FIRE_AT` exactly at ``threshold``; ``scale`` sets the steepness."""
     if raw is None or not math.isfinite(raw):
         return 0.0
-    z = (raw - threshold) / max(scale, 1e-6)
+    z = (raw - threshold) / max(scale, 1e-6) + _OFFSET
     return float(1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0))))
 
 
@@ -83,13 +90,19 @@ def analyze(claim: Evidence) -> CueAnalysis:
     small_gray, _ = reduce_gray(claim.reduced(_WORK_SIDE))
     results = [
         analyze_jpeg_traces(rgb, y, last_table=table),
-        analyze_noise(y),
-        analyze_copy_move(small_gray),
+        # Above 4 MP the noise map is computed on a 2x-binned copy: the same relative comparison, a quarter of the work.
+        analyze_noise(_binned(y) if y.size > 4_000_000 else y),
+        analyze_copy_move(small_gray, y),
         analyze_resampling(y),
         analyze_recapture(y),
         analyze_synthetic(y),
     ]
     return CueAnalysis(cues={r.name: r for r in results}, shape=(rgb.shape[0], rgb.shape[1]))
+
+
+def _binned(y: F32) -> F32:
+    h, w = y.shape[0] // 2 * 2, y.shape[1] // 2 * 2
+    return np.asarray(cv2.resize(y[:h, :w], (w // 2, h // 2), interpolation=cv2.INTER_AREA), dtype=np.float32)
 
 
 def _luma_table(claim: Evidence) -> list[int] | None:
@@ -134,7 +147,7 @@ class PixelsCheck:
         calibration = {k: dict(v) for k, v in load_calibration().items()}
         for cue, value in dict(config.get("thresholds", {})).items():
             if cue not in calibration:
-                raise InvalidSettings(f"pixels: no cue named {cue!r}; known: {', '.join(CUES)}")
+                raise InvalidSettings(f"pixels: no cue named {cue!r}; known: {', '.join(calibration)}")
             if not isinstance(value, int | float):
                 raise InvalidSettings(f"pixels: threshold of {cue!r} must be a number")
             calibration[cue]["threshold"] = float(value)
@@ -149,9 +162,17 @@ class PixelsCheck:
         out: dict[str, float] = {}
         for cue in CUES:
             result = analysis.cues.get(cue)
-            cal = self.calibration.get(cue)
+            key = self.calibration_key(result) if result is not None else cue
+            cal = self.calibration.get(key) or self.calibration.get(cue)
             out[cue] = 0.0 if result is None or cal is None else calibrated(result.raw, cal["threshold"], cal["scale"])
         return out
+
+    @staticmethod
+    def calibration_key(result: CueResult) -> str:
+        """The calibration entry for a cue result: the JPEG cue has one per mode (lattice fit, DQ gaps)."""
+        if result.name == "jpeg" and result.measurements.get("mode") == "dq":
+            return "jpeg_dq"
+        return result.name
 
     def run(self, claim: Evidence, context: CheckContext) -> Finding:  # noqa: ARG002 - no context needed
         """Analyse the claim and explain the strongest cue."""
@@ -164,7 +185,7 @@ class PixelsCheck:
         heat = self.fused_heatmap(analysis, scores)
         best = max(CUES, key=lambda c: scores[c])
         score = scores[best]
-        fired = score >= 0.5
+        fired = score >= FIRE_AT
         label = "none"
         if fired:
             label = "local_edit" if best in LOCAL_CUES else _GLOBAL_LABEL[best]
@@ -180,8 +201,15 @@ class PixelsCheck:
             measurements[f"{cue}.score"] = round(scores[cue], 4)
             for key, value in result.measurements.items():
                 measurements[f"{cue}.{key}"] = value
-        thresholds = {f"{cue}.raw": round(self.calibration[cue]["threshold"], 4) for cue in CUES}
-        thresholds["score"] = 0.5
+        thresholds = {
+            f"{cue}.raw": round(
+                (self.calibration.get(self.calibration_key(analysis.cues[cue])) or self.calibration[cue])["threshold"],
+                4,
+            )
+            for cue in CUES
+            if cue in analysis.cues
+        }
+        thresholds["score"] = FIRE_AT
         thresholds["mask_heat"] = self.mask_threshold
         skipped = {cue: r.skipped for cue, r in analysis.cues.items() if r.skipped}
         if label == "none":

@@ -34,9 +34,9 @@ class CueResult:
 
 def luma(rgb: npt.NDArray[np.uint8]) -> F32:
     """ITU-R BT.601 luma as JPEG computes it (float32, unrounded), so it re-derives the coded Y plane."""
-    r, g, b = (rgb[..., i].astype(np.float32) for i in range(3))
-    y: F32 = (0.299 * r + 0.587 * g + 0.114 * b).astype(np.float32)
-    return y
+    weights = np.array([[0.299, 0.587, 0.114]], dtype=np.float32)
+    y = cv2.transform(np.ascontiguousarray(rgb).astype(np.float32), weights)
+    return np.asarray(y, dtype=np.float32).reshape(rgb.shape[0], rgb.shape[1])
 
 
 @lru_cache(maxsize=1)
@@ -49,17 +49,24 @@ def dct_matrix() -> F32:
     return out
 
 
-def block_dct(y: F32, offset: tuple[int, int] = (0, 0)) -> F32:
-    """DCT of every whole 8x8 block of ``y`` starting at ``offset`` (dy, dx): array (bh, bw, 8, 8).
+def block_dct(y: F32, offset: tuple[int, int] = (0, 0), *, keep: int = 8) -> F32:
+    """DCT of every whole 8x8 block of ``y`` starting at ``offset`` (dy, dx): array (bh, bw, keep, keep).
+
+    ``keep`` < 8 computes only the lowest ``keep`` x ``keep`` frequencies (all a cue may need, and cheaper).
 
     Level shift of 128 applied as the JPEG encoder does, so DC values sit on the same lattice.
     """
     dy, dx = offset
     h = (y.shape[0] - dy) // 8 * 8
     w = (y.shape[1] - dx) // 8 * 8
-    blocks = (y[dy : dy + h, dx : dx + w] - 128.0).reshape(h // 8, 8, w // 8, 8).transpose(0, 2, 1, 3)
-    d = dct_matrix()
-    out: F32 = np.matmul(np.matmul(d, blocks), d.T).astype(np.float32)
+    bh, bw = h // 8, w // 8
+    d = dct_matrix()[:keep]
+    shifted = np.ascontiguousarray(y[dy : dy + h, dx : dx + w]) - np.float32(128.0)
+    # Separable transform as two large matrix products (batched 8x8 products are far slower):
+    # rows of every block first, then columns.
+    a = (shifted.reshape(h * bw, 8) @ d.T).reshape(bh, 8, bw * keep)
+    b = np.matmul(d, a)  # (bh, keep, bw * keep): b[by, u, bx * keep + v]
+    out: F32 = np.ascontiguousarray(b.reshape(bh, keep, bw, keep).transpose(0, 2, 1, 3), dtype=np.float32)
     return out
 
 

@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from proofdesk.checks.pixels._common import CueResult
+from proofdesk.checks.pixels._common import F32, CueResult
 
 __all__ = ["analyze_copy_move", "reduce_gray"]
 
@@ -25,8 +25,13 @@ _MIN_SHIFT = 24  # pixels of the reduced copy: closer pairs are the same structu
 _MAX_HAMMING = 40
 
 
-def analyze_copy_move(gray_small: npt.NDArray[np.uint8]) -> CueResult:
-    """Copy-move on a reduced grey copy; heat map at that copy's resolution (both copies marked)."""
+def analyze_copy_move(gray_small: npt.NDArray[np.uint8], full: F32 | None = None) -> CueResult:
+    """Copy-move on a reduced grey copy; heat map at that copy's resolution (both copies marked).
+
+    ``full`` (full-resolution luma) lets each matched pair be verified pixel by pixel: a clone is a near
+    copy of its source (small mean difference at the best integer shift), a genuinely repeated pattern (two
+    buttons, a knit) differs by noise and detail. The raw statistic counts verified pairs.
+    """
     h, w = gray_small.shape
     if min(h, w) < 64:
         return CueResult("copy_move", None, skipped="image smaller than 64 px")
@@ -74,6 +79,9 @@ def analyze_copy_move(gray_small: npt.NDArray[np.uint8]) -> CueResult:
         return CueResult("copy_move", float(n_in) / 2.0, heatmap=heat, measurements=measurements)
     shift = float(np.hypot(model[0, 2], model[1, 2]))
     measurements["shift_px"] = round(shift, 1)
+    ok = inliers.ravel().astype(bool)
+    verified = _verified_pairs(p1[ok], p2[ok], gray_small, full) if full is not None else n_in
+    measurements["verified_pairs"] = verified
     # Dense verification: where the image equals its transformed self (and has texture), a copy sits.
     g = gray_small.astype(np.float32)
     warped = cv2.warpAffine(g, model, (w, h), flags=cv2.INTER_LINEAR, borderValue=-1000.0)
@@ -85,13 +93,41 @@ def analyze_copy_move(gray_small: npt.NDArray[np.uint8]) -> CueResult:
     both = np.maximum(same, back)
     # Keep only the parts around verified keypoints, so chance equality elsewhere is not marked.
     near = np.zeros((h, w), np.uint8)
-    ok = inliers.ravel().astype(bool)
     for x, y in np.concatenate([p1[ok], p2[ok]]):
         cv2.circle(near, (int(x), int(y)), 40, 1, -1)
     both = cv2.morphologyEx(both * near, cv2.MORPH_CLOSE, np.ones((9, 9), np.uint8))
     heat = both.astype(np.float32)
     measurements["cloned_fraction"] = round(float(heat.mean()), 5)
-    return CueResult("copy_move", float(n_in), heatmap=heat, measurements=measurements)
+    return CueResult("copy_move", float(verified), heatmap=heat, measurements=measurements)
+
+
+def _verified_pairs(
+    p1: npt.NDArray[np.float32], p2: npt.NDArray[np.float32], small: npt.NDArray[np.uint8], full: F32
+) -> int:
+    """Pairs whose 16x16 full-resolution patches match within 2 grey levels at the best shift of +-2 px."""
+    scale = full.shape[1] / small.shape[1]
+    fh, fw = full.shape
+    r = 8
+    count = 0
+    for a, b in zip(p1 * scale, p2 * scale, strict=True):
+        ax, ay, bx, by = (int(np.rint(v)) for v in (*a, *b))
+        if not (
+            r + 2 <= ax < fw - r - 2
+            and r + 2 <= ay < fh - r - 2
+            and r + 2 <= bx < fw - r - 2
+            and r + 2 <= by < fh - r - 2
+        ):
+            continue
+        pa = full[ay - r : ay + r, ax - r : ax + r]
+        if float(pa.std()) < 3.0:  # flat patches match anything
+            continue
+        best = min(
+            float(np.abs(pa - full[by - r + dy : by + r + dy, bx - r + dx : bx + r + dx]).mean())
+            for dy in range(-2, 3)
+            for dx in range(-2, 3)
+        )
+        count += best < 2.0
+    return count
 
 
 def reduce_gray(rgb: npt.NDArray[np.uint8]) -> tuple[npt.NDArray[np.uint8], float]:
