@@ -578,6 +578,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--skip-check", action="store_true", help="retrieval only")
     parser.add_argument("--skip-retrieval", action="store_true", help="the check only")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch BENCHMARKS.md")
+    parser.add_argument("--section-suffix", default="", help="write to another BENCHMARKS.md section (re-runs)")
     args = parser.parse_args(argv)
     if args.quick:
         args.per_family, args.negatives, args.total = 2, 30, 5_000
@@ -604,7 +605,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         body += f"\n\nWhole run (set generation + retrieval): {math.ceil(time.perf_counter() - started)} s."
         print(body)
         if not args.no_write:
-            write_section("reference-retrieval", "Reference retrieval (issue 2)", command, body)
+            title = "Reference retrieval (issue 2)" + (f" — {args.section_suffix}" if args.section_suffix else "")
+            suffix = "-" + args.section_suffix.replace(" ", "-") if args.section_suffix else ""
+            write_section("reference-retrieval" + suffix, title, command, body)
     if not args.skip_check:
         results = run_check(claims, index, by_id)
         (WORK / "last-results.json").write_text(json.dumps(results, indent=0), encoding="utf-8")

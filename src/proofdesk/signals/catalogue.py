@@ -294,8 +294,9 @@ class ReferenceIndex:
         if self._pending or self._words is None:
             self.build_words()
         pdq_best: dict[int, int] = {}
-        for variant in pdq_dihedral(claim):
-            for match in self._hashes.query(variant.value, max_distance=PDQ_NEAR):
+        variants = [variant.value for variant in pdq_dihedral(claim)]
+        for matches in self._hashes.query_many(variants, max_distance=PDQ_NEAR):  # one scan for all 8
+            for match in matches:
                 row = match.id // self._stride
                 if match.distance < pdq_best.get(row, PDQ_NEAR + 1):
                     pdq_best[row] = match.distance

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import cv2
@@ -62,10 +62,16 @@ def _kmeans(points: Float32Array, k: int, seed: int) -> Float32Array:
     return np.asarray(centres, dtype=np.float32)
 
 
-def _nearest(points: Float32Array, centres: Float32Array) -> npt.NDArray[np.int64]:
+def _half_norms(centres: Float32Array) -> Float32Array:
+    return np.asarray(0.5 * np.einsum("...j,...j->...", centres, centres), dtype=np.float32)
+
+
+def _nearest(
+    points: Float32Array, centres: Float32Array, half_norms: Float32Array | None = None
+) -> npt.NDArray[np.int64]:
     # ||p - c||^2 = ||p||^2 - 2 p.c + ||c||^2; the ||p||^2 term does not change the argmin.
     scores = points @ centres.T
-    scores -= 0.5 * np.einsum("ij,ij->i", centres, centres)[None, :]
+    scores -= (half_norms if half_norms is not None else _half_norms(centres))[None, :]
     return np.asarray(scores.argmax(axis=1), dtype=np.int64)
 
 
@@ -79,6 +85,7 @@ class Vocabulary:
 
     coarse: Float32Array
     fine: Float32Array
+    _norms: tuple[Float32Array, Float32Array] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.coarse.ndim != 2 or self.fine.ndim != 3 or self.fine.shape[0] != self.coarse.shape[0]:
@@ -101,13 +108,19 @@ class Vocabulary:
         """Word id of every SIFT descriptor row (raw SIFT in, RootSIFT inside)."""
         if len(descriptors) == 0:
             return np.zeros(0, dtype=np.uint32)
+        if self._norms is None:  # computed once per vocabulary: ~1/3 of the quantising time otherwise
+            object.__setattr__(self, "_norms", (_half_norms(self.coarse), _half_norms(self.fine)))
+        coarse_norms, fine_norms = self._norms  # type: ignore[misc]
         points = root_sift(descriptors)
-        top = _nearest(points, self.coarse)
+        top = _nearest(points, self.coarse, coarse_norms)
         words = np.empty(points.shape[0], dtype=np.int64)
         branch = self.fine.shape[1]
-        for cell in np.unique(top):
-            rows = np.flatnonzero(top == cell)
-            words[rows] = cell * branch + _nearest(points[rows], self.fine[cell])
+        order = np.argsort(top, kind="stable")
+        cells, starts = np.unique(top[order], return_index=True)
+        ends = np.append(starts[1:], order.size)
+        for cell, start, end in zip(cells.tolist(), starts.tolist(), ends.tolist(), strict=True):
+            rows = order[start:end]
+            words[rows] = cell * branch + _nearest(points[rows], self.fine[cell], fine_norms[cell])
         return words.astype(np.uint32)
 
     def words_of(self, descriptors: npt.NDArray[np.generic]) -> WordArray:
