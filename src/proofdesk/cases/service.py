@@ -9,6 +9,9 @@ for more and resumes with the time that was left; :meth:`expire_windows` escalat
 review (it never decides). Reviewers take cases from :meth:`review_queue` (deadline, then risk), decide with
 reason codes; the buyer may appeal a denial once with new evidence, and a different reviewer decides.
 
+This module is the request side; the worker side (running checks, routing) is
+:class:`~proofdesk.cases.checking.CheckRunner`, and scope, transitions and views are in ``_core.py``.
+
 Every status change goes through :func:`~proofdesk.cases.states.transition` and writes an audit event in the
 same transaction. Scope: a buyer sees only their cases, a merchant only its shops' cases (others: 404); a
 role that may never do something gets 403.
@@ -18,55 +21,39 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any, Final
+from typing import Final
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError as DBIntegrityError
 from sqlalchemy.orm import Session
 
 from proofdesk import audit
-from proofdesk.cases._deps import CaseDeps
 from proofdesk.cases.catalog import MAX_FILES, _text
+from proofdesk.cases.checking import CheckRunner
 from proofdesk.cases.media import AcceptedFile, Upload, accept_upload
 from proofdesk.cases.models import (
     Case,
     CaseEvidence,
     CaseMessage,
-    CheckReport,
     Listing,
-    ListingImage,
     Order,
     ReviewDecision,
-    RoutingDecision,
-    ShipmentEvidence,
     Shop,
 )
-from proofdesk.cases.reasons import APPROVE_REASONS, DENY_REASONS, reason_text
+from proofdesk.cases.reasons import APPROVE_REASONS, DENY_REASONS
 from proofdesk.cases.schemas import (
     CaseOut,
     CaseSummary,
-    DecisionOut,
-    EvidenceOut,
-    MessageOut,
-    ReportOut,
-    RequestedItem,
-    RoutingOut,
 )
-from proofdesk.cases.states import CaseStatus, ClaimType, allowed_next, transition
-from proofdesk.checks.base import Check, CheckContext, OrderTimeline
-from proofdesk.checks.registry import build_checks
+from proofdesk.cases.states import CaseStatus, ClaimType
 from proofdesk.db import utcnow
 from proofdesk.errors import Conflict, InvalidTransition, NotFound, PermissionDenied, UserInputError
-from proofdesk.evidence import Evidence, read_evidence
-from proofdesk.jobs import Job, enqueue, finish
-from proofdesk.policy import EVIDENCE_ITEMS, RoutingInput
+from proofdesk.jobs import enqueue
+from proofdesk.policy import EVIDENCE_ITEMS
 from proofdesk.security import Principal, Role, require
-from proofdesk.verify import verify
 
-_VERDICT_ORDER: Final = {"likely_genuine": 0, "needs_review": 1, "likely_forged": 2}
 _REVIEWABLE: Final = (CaseStatus.IN_REVIEW.value, CaseStatus.APPEALED.value)
 
 
@@ -77,49 +64,8 @@ def _request_hash(order_id: str, claim_type: str, reason: str, description: str,
     return hashlib.sha256(body.encode()).hexdigest()
 
 
-class CaseService:
+class CaseService(CheckRunner):
     """Claims and cases. Every public method takes the calling principal and enforces scope."""
-
-    def __init__(self, deps: CaseDeps) -> None:
-        self.deps = deps
-        # Checks are built once per thread (models such as the OCR load once); instances are not shared
-        # between threads because a check may keep per-call state.
-        self._local = threading.local()
-
-    def warm_up(self) -> None:
-        """Build this thread's checks ahead of the first job (worker start-up)."""
-        self._checks()
-
-    def _checks(self) -> list[Check]:
-        checks: list[Check] | None = getattr(self._local, "checks", None)
-        if checks is None:
-            checks = build_checks(config=self.deps.settings.checks)
-            self._local.checks = checks
-        return checks
-
-    # -- scope ----------------------------------------------------------------------------------------
-    @staticmethod
-    def can_see(principal: Principal, case: Case) -> bool:
-        """Whether ``principal`` may know this case exists."""
-        if principal.is_staff:
-            return True
-        if principal.role is Role.BUYER:
-            return case.buyer_id == principal.subject_id
-        if principal.role is Role.MERCHANT:
-            return case.merchant_id == principal.subject_id
-        return False
-
-    def _case(self, session: Session, principal: Principal, case_id: str, *, lock: bool = False) -> Case:
-        case = session.get(Case, case_id, with_for_update=lock)
-        if case is None or not self.can_see(principal, case):
-            raise NotFound("no such case")
-        return case
-
-    def _set_status(self, session: Session, case: Case, target: CaseStatus, actor: str, **data: Any) -> None:
-        new = transition(case.status, target)
-        audit.append(session, actor, "case.status", "case", case.id, {"from": case.status, "to": new.value, **data})
-        case.status = new.value
-        case.updated_at = utcnow()
 
     def _store(
         self, session: Session, case: Case, files: Sequence[AcceptedFile], *, party: str, stage: str
@@ -159,7 +105,6 @@ class CaseService:
             self.deps.store.put(f.data, f.content_type)
         return files
 
-    # -- filing ---------------------------------------------------------------------------------------
     def file_claim(
         self,
         principal: Principal,
@@ -265,288 +210,6 @@ class CaseService:
                 raise Conflict("this Idempotency-Key was used for a different claim", code="idempotency_conflict")
             return self._out(session, principal, case)
 
-    # -- checks (worker side) -------------------------------------------------------------------------
-    def _references(self, session: Session, case: Case) -> list[tuple[str, str]]:
-        """(name, sha256) of every reference: listing images, shipment photos and keyframes, merchant photos."""
-        order = session.get(Order, case.order_id)
-        assert order is not None
-        refs: list[tuple[str, str]] = []
-        for img in session.scalars(
-            select(ListingImage).where(ListingImage.listing_id == order.listing_id).order_by(ListingImage.position)
-        ):
-            refs.append((f"listing-{img.position}:{img.name}", img.sha256))
-        for item in session.scalars(
-            select(ShipmentEvidence)
-            .where(ShipmentEvidence.order_id == order.id, ShipmentEvidence.kind != "packing_video")
-            .order_by(ShipmentEvidence.created_at)
-        ):
-            refs.append((f"{item.kind}:{item.name}", item.sha256))
-        for ev in session.scalars(
-            select(CaseEvidence).where(
-                CaseEvidence.case_id == case.id, CaseEvidence.party == "merchant", CaseEvidence.kind == "photo"
-            )
-        ):
-            refs.append((f"merchant:{ev.name}", ev.sha256))
-        return refs
-
-    def _read(self, name: str, sha: str) -> Evidence:
-        return read_evidence(self.deps.store.get(sha), name=name, limits=self.deps.settings.evidence)
-
-    def handle_check(self, job: Job) -> None:
-        """Job handler: check one buyer photo against the case's references and store a new report version."""
-        evidence_id = str(job.payload["evidence_id"])
-        with self.deps.session() as session:
-            ev = session.get(CaseEvidence, evidence_id)
-            if ev is None:
-                raise NotFound(f"evidence {evidence_id} vanished")
-            case = session.get(Case, ev.case_id)
-            order = session.get(Order, case.order_id) if case else None
-            assert case is not None and order is not None
-            refs = self._references(session, case)
-            siblings = [
-                (s.name, s.sha256)
-                for s in session.scalars(
-                    select(CaseEvidence).where(
-                        CaseEvidence.case_id == case.id,
-                        CaseEvidence.party == "buyer",
-                        CaseEvidence.kind == "photo",
-                        CaseEvidence.id != ev.id,
-                    )
-                )
-            ]
-            timeline = OrderTimeline(
-                ordered_at=order.ordered_at,
-                shipped_at=order.shipped_at,
-                delivered_at=order.delivered_at,
-                filed_at=case.created_at,
-            )
-            bank = self.deps.hash_bank_for(session, case.id) if self.deps.hash_bank_for else None
-            merchant_id = case.merchant_id
-            claim_name, claim_sha, case_id = ev.name, ev.sha256, case.id
-        claim = self._read(claim_name, claim_sha)
-        catalogue = self.deps.catalogues.open(merchant_id) if self.deps.catalogues is not None else None
-        context = CheckContext(
-            references=[self._read(n, s) for n, s in refs],
-            catalogue=catalogue,
-            timeline=timeline,
-            siblings=[self._read(n, s) for n, s in siblings],
-            hash_bank=bank,
-            config=self.deps.settings.checks,
-        )
-        report = verify(
-            claim,
-            context=context,
-            checks=self._checks(),
-            policy=self.deps.settings.verdict,
-        )
-        with self.deps.session() as session:
-            case = session.get(Case, case_id, with_for_update=True)  # serialises the "last check done?" question
-            assert case is not None
-            version = (
-                session.scalar(select(func.max(CheckReport.version)).where(CheckReport.evidence_id == evidence_id)) or 0
-            ) + 1
-            session.add(
-                CheckReport(
-                    case_id=case_id,
-                    evidence_id=evidence_id,
-                    version=version,
-                    verdict=report.verdict,
-                    risk=float(report.risk),
-                    report=report.to_json(),
-                    references=[n for n, _ in refs],
-                    job_id=job.id,
-                    created_at=utcnow(),
-                )
-            )
-            finish(session, job)
-            session.flush()
-            audit.append(
-                session,
-                "system:worker",
-                "case.checked",
-                "case",
-                case_id,
-                {
-                    "evidence_id": evidence_id,
-                    "version": version,
-                    "verdict": report.verdict,
-                    "risk": round(float(report.risk), 4),
-                    "decided_by": report.decided_by,
-                },
-            )
-            self._after_checks(session, case)
-
-    def on_job_failed(self, job: Job, message: str) -> None:
-        """A check failed for good: record it and let a person look (never wave the photo through)."""
-        if job.case_id is None:
-            return
-        with self.deps.session() as session:
-            case = session.get(Case, job.case_id, with_for_update=True)
-            if case is None:
-                return
-            audit.append(
-                session,
-                "system:worker",
-                "case.check_failed",
-                "case",
-                case.id,
-                {"job_id": job.id, "error": message[:500]},
-            )
-            self._after_checks(session, case, failed=True)
-
-    def _pending_checks(self, session: Session, case_id: str) -> int:
-        return (
-            session.scalar(
-                select(func.count())
-                .select_from(Job)
-                .where(Job.case_id == case_id, Job.kind == "check_evidence", Job.status.in_(["queued", "running"]))
-            )
-            or 0
-        )
-
-    def _latest_reports(self, session: Session, case_id: str) -> list[CheckReport]:
-        newest = (
-            select(CheckReport.evidence_id, func.max(CheckReport.version).label("v"))
-            .where(CheckReport.case_id == case_id)
-            .group_by(CheckReport.evidence_id)
-            .subquery()
-        )
-        stmt = (
-            select(CheckReport)
-            .join(newest, (CheckReport.evidence_id == newest.c.evidence_id) & (CheckReport.version == newest.c.v))
-            .order_by(CheckReport.created_at)
-        )
-        return list(session.scalars(stmt))
-
-    def _after_checks(self, session: Session, case: Case, *, failed: bool = False) -> None:
-        if self._pending_checks(session, case.id):
-            return
-        reports = self._latest_reports(session, case.id)
-        review_at = self.deps.settings.verdict.review_at
-        if reports:
-            case.risk = max(r.risk for r in reports)
-            case.verdict = max((r.verdict for r in reports), key=lambda v: _VERDICT_ORDER.get(v, 1))
-        if failed or not reports:
-            case.verdict = "needs_review" if _VERDICT_ORDER.get(case.verdict or "", 0) < 1 else case.verdict
-            case.risk = case.risk or 0.0
-        case.updated_at = utcnow()
-        if case.status != CaseStatus.CHECKING.value:
-            return  # a re-check: new report versions, no re-routing
-        labels = frozenset(
-            f"{f['check']}:{f['label']}"
-            for r in reports
-            for f in r.report.get("findings", [])
-            if float(f.get("score", 0)) >= review_at
-        )
-        counts: dict[str, int] = {
-            str(kind): int(n)
-            for kind, n in session.execute(
-                select(CaseEvidence.kind, func.count())
-                .where(CaseEvidence.case_id == case.id, CaseEvidence.party == "buyer")
-                .group_by(CaseEvidence.kind)
-            )
-        }
-        standing, standing_why = (
-            self.deps.standing_for(session, case.buyer_id, case.merchant_id)
-            if self.deps.standing_for
-            else _simple_standing(session, case)
-        )
-        facts = RoutingInput(
-            verdict=case.verdict or "needs_review",
-            risk=float(case.risk or 0.0),
-            amount_cents=case.amount_cents,
-            claim_type=case.claim_type,
-            category=case.category,
-            reason=case.reason,
-            buyer_standing=standing,
-            photos=counts.get("photo", 0),
-            videos=counts.get("video", 0),
-            labels=labels,
-        )
-        fired = set(
-            session.scalars(
-                select(RoutingDecision.rule).where(
-                    RoutingDecision.case_id == case.id, RoutingDecision.action == "request_evidence"
-                )
-            )
-        )
-        outcome = self.deps.policy.route(facts, skip_rules=fired)
-        inputs = {
-            "verdict": facts.verdict,
-            "risk": round(facts.risk, 4),
-            "amount_cents": facts.amount_cents,
-            "claim_type": facts.claim_type,
-            "category": facts.category,
-            "reason": facts.reason,
-            "buyer_standing": standing,
-            "buyer_standing_why": standing_why,
-            "photos": facts.photos,
-            "videos": facts.videos,
-            "labels": sorted(labels),
-        }
-        session.add(
-            RoutingDecision(
-                case_id=case.id,
-                action=outcome.action,
-                policy_version=outcome.policy_version,
-                rule=outcome.rule,
-                explanation=outcome.explanation,
-                inputs=inputs,
-                report_ids=[r.id for r in reports],
-                created_at=utcnow(),
-            )
-        )
-        if case.verdict_at is None:
-            case.verdict_at = utcnow()
-        data = {"policy_version": outcome.policy_version, "rule": outcome.rule}
-        if outcome.action == "approve":
-            self._set_status(session, case, CaseStatus.APPROVED, "system:policy", **data)
-            self._outcome(session, case, "auto_approved", None, "system:policy")
-        elif outcome.action == "request_evidence":
-            case.requested_evidence = [{"item": r.item, "text": r.instruction} for r in outcome.requests]
-            self._set_status(
-                session,
-                case,
-                CaseStatus.NEEDS_EVIDENCE,
-                "system:policy",
-                **data,
-                requested=[r.item for r in outcome.requests],
-            )
-        else:
-            answered = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(CaseMessage)
-                    .where(CaseMessage.case_id == case.id, CaseMessage.kind == "response")
-                )
-                or 0
-            )
-            if answered:
-                self._set_status(session, case, CaseStatus.IN_REVIEW, "system:policy", **data)
-            else:
-                self._open_window(case)
-                self._set_status(
-                    session,
-                    case,
-                    CaseStatus.AWAITING_MERCHANT,
-                    "system:policy",
-                    **data,
-                    deadline=case.window_deadline.isoformat() if case.window_deadline else None,
-                )
-
-    def _open_window(self, case: Case) -> None:
-        now = utcnow()
-        if case.window_remaining_s is not None:  # resume a paused window with the time that was left
-            case.window_deadline = now + timedelta(seconds=case.window_remaining_s)
-            case.window_remaining_s = None
-        elif case.window_deadline is None:
-            case.window_deadline = now + timedelta(hours=self.deps.settings.merchant_response_hours)
-
-    def _outcome(self, session: Session, case: Case, outcome: str, reason_code: str | None, actor: str) -> None:
-        for hook in self.deps.outcome_hooks:
-            hook(session, case.id, outcome, reason_code, actor)
-
-    # -- buyer actions --------------------------------------------------------------------------------
     def add_evidence(self, principal: Principal, case_id: str, *, files: Sequence[Upload], note: str = "") -> CaseOut:
         """Buyer: answer a request for more evidence; the case is checked again and re-routed."""
         require(principal, Role.BUYER)
@@ -604,7 +267,6 @@ class CaseService:
             self._set_status(session, case, CaseStatus.WITHDRAWN, principal.actor)
             return self._out(session, principal, case)
 
-    # -- merchant actions -----------------------------------------------------------------------------
     def respond(self, principal: Principal, case_id: str, *, text: str, files: Sequence[Upload] = ()) -> CaseOut:
         """Merchant: answer within the window, with counter-evidence; the case goes to review."""
         require(principal, Role.MERCHANT)
@@ -640,17 +302,6 @@ class CaseService:
         self.deps.dispatch(job_ids)
         return out
 
-    @staticmethod
-    def _buyer_photo_ids(session: Session, case_id: str) -> list[str]:
-        return list(
-            session.scalars(
-                select(CaseEvidence.id).where(
-                    CaseEvidence.case_id == case_id, CaseEvidence.party == "buyer", CaseEvidence.kind == "photo"
-                )
-            )
-        )
-
-    # -- reviewer actions -----------------------------------------------------------------------------
     def review_queue(
         self,
         principal: Principal,
@@ -779,7 +430,6 @@ class CaseService:
                 escalated.append(case.id)
         return escalated
 
-    # -- reading --------------------------------------------------------------------------------------
     def get_case(self, principal: Principal, case_id: str) -> CaseOut:
         """One case as the caller may see it."""
         with self.deps.session() as session:
@@ -818,125 +468,3 @@ class CaseService:
                 raise NotFound("no such file in this case")
             audit.append(session, principal.actor, "case.evidence_read", "case", case.id, {"sha256": sha256})
         return self.deps.store.get(sha256), found
-
-    @staticmethod
-    def _summary(case: Case) -> CaseSummary:
-        return CaseSummary(
-            id=case.id,
-            order_id=case.order_id,
-            shop_id=case.shop_id,
-            merchant_id=case.merchant_id,
-            buyer_id=case.buyer_id,
-            claim_type=case.claim_type,
-            reason=case.reason,
-            status=case.status,
-            amount_cents=case.amount_cents,
-            category=case.category,
-            risk=case.risk,
-            verdict=case.verdict,
-            deadline=case.window_deadline,
-            window_paused_s=case.window_remaining_s,
-            escalated=case.escalated,
-            created_at=case.created_at,
-            updated_at=case.updated_at,
-            verdict_at=case.verdict_at,
-        )
-
-    def _out(self, session: Session, principal: Principal, case: Case) -> CaseOut:
-        session.flush()
-        staff = principal.is_staff
-        evidence = session.scalars(
-            select(CaseEvidence)
-            .where(CaseEvidence.case_id == case.id)
-            .order_by(CaseEvidence.created_at, CaseEvidence.id)
-        ).all()
-        reports = [] if principal.role is Role.BUYER else self._latest_reports(session, case.id)
-        routing = session.scalars(
-            select(RoutingDecision).where(RoutingDecision.case_id == case.id).order_by(RoutingDecision.created_at)
-        ).all()
-        decisions = session.scalars(
-            select(ReviewDecision).where(ReviewDecision.case_id == case.id).order_by(ReviewDecision.created_at)
-        ).all()
-        messages = session.scalars(
-            select(CaseMessage).where(CaseMessage.case_id == case.id).order_by(CaseMessage.created_at)
-        ).all()
-        summary = self._summary(case)
-        return CaseOut(
-            **summary.model_dump(),
-            description=case.description,
-            appeal_used=case.appeal_used,
-            requested_evidence=[RequestedItem(**r) for r in case.requested_evidence or []],
-            evidence=[
-                EvidenceOut(
-                    id=e.id,
-                    party=e.party,
-                    stage=e.stage,
-                    kind=e.kind,
-                    name=e.name,
-                    sha256=e.sha256,
-                    content_type=e.content_type,
-                    created_at=e.created_at,
-                )
-                for e in evidence
-                if principal.role is not Role.BUYER or e.party == "buyer"
-            ],
-            reports=[
-                ReportOut(
-                    id=r.id,
-                    evidence_id=r.evidence_id,
-                    version=r.version,
-                    verdict=r.verdict,
-                    risk=r.risk,
-                    references=list(r.references),
-                    created_at=r.created_at,
-                    report=r.report,
-                )
-                for r in reports
-            ],
-            routing=[
-                RoutingOut(
-                    action=r.action,
-                    policy_version=r.policy_version,
-                    rule=r.rule,
-                    explanation=r.explanation,
-                    report_ids=list(r.report_ids),
-                    created_at=r.created_at,
-                )
-                for r in routing
-            ]
-            if principal.role is not Role.BUYER
-            else [],
-            decisions=[
-                DecisionOut(
-                    outcome=d.outcome,
-                    reason_code=d.reason_code,
-                    reason=reason_text(d.outcome, d.reason_code),
-                    appeal=d.appeal,
-                    note=d.note if staff else "",
-                    reviewer=d.reviewer if staff else None,
-                    created_at=d.created_at,
-                )
-                for d in decisions
-            ],
-            messages=[MessageOut(party=m.party, kind=m.kind, text=m.text, created_at=m.created_at) for m in messages],
-            allowed_next=sorted(s.value for s in allowed_next(CaseStatus(case.status))),
-            pending_jobs=self._pending_checks(session, case.id),
-        )
-
-
-def _simple_standing(session: Session, case: Case) -> tuple[str, str]:
-    """Fallback buyer standing from this platform's own outcomes (used when no credit service is wired)."""
-    rows = session.execute(
-        select(Case.status, func.count())
-        .where(Case.buyer_id == case.buyer_id, Case.id != case.id)
-        .group_by(Case.status)
-    ).all()
-    counts: dict[str, int] = {str(status): int(n) for status, n in rows}
-    denied = counts.get(CaseStatus.DENIED.value, 0) + counts.get(CaseStatus.CLOSED.value, 0)
-    if denied:
-        return "poor", f"{denied} earlier claim(s) denied"
-    if counts.get(CaseStatus.APPROVED.value, 0):
-        return "good", f"{counts[CaseStatus.APPROVED.value]} earlier claim(s) approved, none denied"
-    if sum(counts.values()) == 0:
-        return "new", "no earlier claims"
-    return "unknown", "earlier claims still open"
