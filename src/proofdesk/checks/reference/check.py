@@ -56,8 +56,10 @@ class ReferenceConfig(BaseModel):
     max_candidates: int = Field(default=5, ge=1, le=50, description="references registered per claim")
     ratio: float = Field(default=0.8, gt=0.0, lt=1.0, description="Lowe ratio test")
     min_inliers: int = Field(default=12, ge=6, description="homography inliers to consider a registration")
-    derived_coarse: float = Field(default=0.45, ge=0.0, le=1.0, description="layout agreement for 'derived'")
-    derived_fine: float = Field(default=0.4, ge=0.0, le=1.0, description="texture agreement for 'derived'")
+    pasted_coarse: float = Field(default=0.45, ge=0.0, le=1.0, description="layout agreement of a pasted piece")
+    pasted_fine: float = Field(default=0.4, ge=0.0, le=1.0, description="texture agreement of a pasted piece")
+    derived_coarse: float = Field(default=0.75, ge=0.0, le=1.0, description="layout agreement for 'derived'")
+    derived_fine: float = Field(default=0.5, ge=0.0, le=1.0, description="texture agreement for 'derived'")
     regenerated_fine: float = Field(
         default=0.85, ge=0.0, le=1.0, description="below this texture agreement a derived copy was redrawn"
     )
@@ -194,7 +196,20 @@ class ReferenceCheck:
             structure_threshold=cfg.structure_threshold,
             min_region_fraction=cfg.min_region_fraction,
         )
-        derived = comp.agreement_coarse >= cfg.derived_coarse and comp.agreement_fine >= cfg.derived_fine
+        copy = comp.agreement_coarse >= cfg.derived_coarse and comp.agreement_fine >= cfg.derived_fine
+        # A cut-out pasted into another scene agrees less (its outline now meets another background), so a
+        # lower bar applies, but only to that pattern: the reference sits inside a larger claim and much of
+        # its footprint shows other content. Another shot of the same session (a slightly different pose)
+        # agrees as little but covers the whole claim.
+        overlap = float(comp.overlap.mean())
+        changed = float(comp.edited.sum()) / max(1.0, float(comp.overlap.sum()))
+        pasted = (
+            overlap < 0.9
+            and changed >= 0.3
+            and comp.agreement_coarse >= cfg.pasted_coarse
+            and comp.agreement_fine >= cfg.pasted_fine
+        )
+        derived = copy or pasted
         return _Attempt(ref, ref_feats, reg, comp, derived)
 
     def run(self, claim: Evidence, context: CheckContext) -> Finding:
@@ -204,6 +219,8 @@ class ReferenceCheck:
             "min_inliers": cfg.min_inliers,
             "derived_coarse": cfg.derived_coarse,
             "derived_fine": cfg.derived_fine,
+            "pasted_coarse": cfg.pasted_coarse,
+            "pasted_fine": cfg.pasted_fine,
             "regenerated_fine": cfg.regenerated_fine,
             "edited_fraction": cfg.edited_fraction,
         }
