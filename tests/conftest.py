@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -42,3 +44,27 @@ def encode(rgb: np.ndarray, fmt: str, **params: object) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format=fmt, **params)
     return buffer.getvalue()
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One Debian Chromium for the whole run, shared by every browser test.
+
+    Why shared: Playwright's sync API runs its own event loop; a second ``sync_playwright()`` while the first
+    is alive fails ("Sync API inside the asyncio loop"), so browser tests in different folders must share it.
+    """
+    if not CHROMIUM.exists():
+        pytest.fail("Debian chromium is missing: run scripts/setup-system")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield launched
+        finally:
+            launched.close()

@@ -100,13 +100,21 @@ class Report:
         return next((f for f in self.findings if f.check == check), None)
 
     def edit_mask(self) -> Mask:
-        """Union of the findings' edit masks at claim size: 255 where an edit is localized, else 0.
+        """Where the report localizes an edit, at claim size: 255 edited, 0 elsewhere.
 
-        Only checks that localize *edits* attach a mask (``reference``, ``pixels``); regions of other checks
-        (a visible AI label, say) are not edits and are not drawn here.
+        When the reference check found the claim derived from a reference *and edited*, its mask is the
+        localization: it is measured against the original pixels, so adding the no-reference localizers'
+        guesses (noise and JPEG-grid statistics of the ``pixels`` check) would only add false area. Otherwise
+        the union of the masks of findings that localize edits. Regions of other checks (a visible AI label,
+        say) are not edits and are never drawn here.
         """
-        mask = np.zeros((self.claim.height, self.claim.width), dtype=np.uint8)
+        size = (self.claim.height, self.claim.width)
         for finding in self.findings:
-            if finding.score > 0 and finding.mask is not None and finding.mask.shape == mask.shape:
+            derived = finding.check == "reference" and finding.label == "derived_and_edited"
+            if derived and finding.mask is not None and finding.mask.shape == size:
+                return finding.mask.copy()
+        mask = np.zeros(size, dtype=np.uint8)
+        for finding in self.findings:
+            if finding.score > 0 and finding.mask is not None and finding.mask.shape == size:
                 np.maximum(mask, finding.mask, out=mask)
         return mask

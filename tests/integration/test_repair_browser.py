@@ -21,7 +21,6 @@ from proofdesk.services import Services, build_services
 from tests.conftest import encode, photo_like
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 PHONE = {"width": 390, "height": 844}
 
@@ -62,11 +61,7 @@ def server(tmp_path: Path) -> Iterator[tuple[str, Services]]:
         services.close()
 
 
-def test_technician_phone_page(server: tuple[str, Services], tmp_path: Path) -> None:
-    if not CHROMIUM.exists():
-        pytest.fail("Debian chromium is missing: run scripts/setup-system")
-    from playwright.sync_api import sync_playwright
-
+def test_technician_phone_page(server: tuple[str, Services], tmp_path: Path, browser: Any) -> None:
     from proofdesk.console.repair_routes import COOKIE
     from proofdesk.repair.service import IntakeForm, RepairService
     from proofdesk.security import Principal
@@ -104,32 +99,28 @@ def test_technician_phone_page(server: tuple[str, Services], tmp_path: Path) -> 
     photo.write_bytes(encode(photo_like(480, 640, 8), "JPEG", quality=90))
     SHOTS.mkdir(parents=True, exist_ok=True)
 
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(
-            executable_path=str(CHROMIUM), args=["--headless", "--no-sandbox", "--disable-gpu"]
-        )
-        ctx = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
-        ctx.add_cookies([{"name": COOKIE, "value": token, "url": base}])
-        page: Any = ctx.new_page()
-        page.goto(base + "/console/repair/jobs")
-        page.get_by_test_id("job").first.click()
-        page.wait_for_url(f"**/console/repair/requests/{rid}")
-        assert "13812345678" in page.content()  # the assigned technician sees the number to call
-        for step in ("contacted", "en_route", "on_site"):
-            page.get_by_test_id(f"step-{step}").click()
-            page.wait_for_load_state("networkidle")
-            assert page.get_by_test_id("repair-status").get_attribute("data-status") == step
-        page.get_by_test_id("media-file").set_input_files(str(photo))
-        page.get_by_test_id("media-upload").click()
+    ctx = browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True)
+    ctx.add_cookies([{"name": COOKIE, "value": token, "url": base}])
+    page: Any = ctx.new_page()
+    page.goto(base + "/console/repair/jobs")
+    page.get_by_test_id("job").first.click()
+    page.wait_for_url(f"**/console/repair/requests/{rid}")
+    assert "13812345678" in page.content()  # the assigned technician sees the number to call
+    for step in ("contacted", "en_route", "on_site"):
+        page.get_by_test_id(f"step-{step}").click()
         page.wait_for_load_state("networkidle")
-        assert page.get_by_test_id("media").count() == 1
-        page.fill("textarea[name=report]", "电子锁电机损坏")
-        page.fill("textarea[name=quote_lines]", "锁电机 = 120")
-        page.get_by_test_id("diagnose").click()
-        page.wait_for_load_state("networkidle")
-        assert "¥120.00" in page.get_by_test_id("diagnosis").inner_text()
-        # phone-sized: nothing wider than the screen, buttons full width
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= PHONE["width"] + 1, f"page is {width}px wide on a {PHONE['width']}px phone"
-        page.screenshot(path=str(SHOTS / "repair-technician-phone.png"), full_page=True)
-        browser.close()
+        assert page.get_by_test_id("repair-status").get_attribute("data-status") == step
+    page.get_by_test_id("media-file").set_input_files(str(photo))
+    page.get_by_test_id("media-upload").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_test_id("media").count() == 1
+    page.fill("textarea[name=report]", "电子锁电机损坏")
+    page.fill("textarea[name=quote_lines]", "锁电机 = 120")
+    page.get_by_test_id("diagnose").click()
+    page.wait_for_load_state("networkidle")
+    assert "¥120.00" in page.get_by_test_id("diagnosis").inner_text()
+    # phone-sized: nothing wider than the screen, buttons full width
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1, f"page is {width}px wide on a {PHONE['width']}px phone"
+    page.screenshot(path=str(SHOTS / "repair-technician-phone.png"), full_page=True)
+    ctx.close()

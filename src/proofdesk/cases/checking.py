@@ -11,9 +11,13 @@ rule and the report ids, and the merchant window opens (or resumes with the time
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from typing import Final
 
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -41,6 +45,12 @@ from proofdesk.verify import verify
 
 _VERDICT_ORDER: Final = {"likely_genuine": 0, "needs_review": 1, "likely_forged": 2}
 
+
+
+def _png(mask: npt.NDArray[np.uint8]) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(mask).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
 
 class CheckRunner(CaseCore):
     """Runs checks and routes cases (job handlers)."""
@@ -129,6 +139,12 @@ class CheckRunner(CaseCore):
             checks=self._checks(),
             policy=self.deps.settings.verdict,
         )
+        stored_report = report.to_json()
+        edit_mask = report.edit_mask()
+        if edit_mask.any():
+            # The mask is part of the evidence a reviewer or court follows: stored write-once next to the photos,
+            # named by its hash in the report so the console and the evidence report can draw it.
+            stored_report["mask_sha256"] = self.deps.store.put(_png(edit_mask), "image/png")
         with self.deps.session() as session:
             case = session.get(Case, case_id, with_for_update=True)  # serialises the "last check done?" question
             assert case is not None
@@ -142,7 +158,7 @@ class CheckRunner(CaseCore):
                     version=version,
                     verdict=report.verdict,
                     risk=float(report.risk),
-                    report=report.to_json(),
+                    report=stored_report,
                     references=[n for n, _ in refs],
                     job_id=job.id,
                     created_at=utcnow(),

@@ -8,8 +8,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
-import numpy.typing as npt
 import typer
 from PIL import Image
 from rich.console import Console
@@ -69,21 +67,6 @@ def _transform_line(transform: Mapping[str, Any]) -> str:
     if float(transform.get("perspective", 0.0)) > 0.05:
         parts.append("perspective")
     return ", ".join(parts)
-
-
-def edit_mask(report: Report) -> npt.NDArray[np.uint8]:
-    """The mask ``--mask-out`` writes: where the report localizes an edit.
-
-    When the reference check found the claim derived from a reference, its mask is the localization: it is
-    measured against the original pixels, so the no-reference localizers' guesses (noise and JPEG-grid
-    statistics of the ``pixels`` check) would only add false area to it. Otherwise the union of all masks.
-    """
-    size = (report.claim.height, report.claim.width)
-    for finding in report.findings:
-        derived = finding.check == "reference" and finding.label == "derived_and_edited"
-        if derived and finding.mask is not None and finding.mask.shape == size:
-            return finding.mask
-    return report.edit_mask()
 
 
 def _mask_path(base: Path, claim: Path, many: bool) -> Path:
@@ -162,7 +145,7 @@ def check(
         report = verify(claim, context=context, policy=settings.verdict)
         if mask_out is not None:
             target = _mask_path(mask_out, path, len(claims) > 1)
-            Image.fromarray(edit_mask(report)).save(target, format="PNG")
+            Image.fromarray(report.edit_mask()).save(target, format="PNG")
         if as_json:
             documents.append(report.to_json())
         else:
