@@ -6,13 +6,17 @@ import functools
 import logging
 import multiprocessing
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from datetime import datetime
 from typing import Final, Protocol
 
 from proofdesk.config import Settings
 from proofdesk.jobs import recoverable, release_dead_local
+from proofdesk.repair.service import RepairService
+from proofdesk.security import Principal, Role
 from proofdesk.services import Services, build_services
 
 log = logging.getLogger(__name__)
@@ -20,6 +24,9 @@ log = logging.getLogger(__name__)
 QUEUE_NAME: Final = "proofdesk-jobs"
 ACTOR_NAME: Final = "run_job"
 
+
+#: The maintenance thread acts on repair timers as a dispatcher would; audit events name it "dispatcher:system".
+_REPAIR_SCHEDULER: Final = Principal(Role.DISPATCHER, None, None, "maintenance")
 
 class JobBackend(Protocol):
     """A dispatcher that can be started and stopped."""
@@ -165,14 +172,26 @@ def make_job_backend(settings: Settings) -> JobBackend:
 
 
 class Maintenance:
-    """Background thread in the API process: window expiry and job recovery, every ``interval_s``."""
+    """Background thread in the API process: window expiry and job recovery every ``interval_s``; the repair
+    promise timers (reminders, escalations, reassignment of late visits) and due maintenance visits every
+    ``repair_every_s``, so a promise is watched even when no dispatcher presses "run timers"."""
 
     def __init__(
-        self, services: Services, backend: JobBackend, *, interval_s: float = 2.0, requeue_after_s: float = 30.0
+        self,
+        services: Services,
+        backend: JobBackend,
+        *,
+        interval_s: float = 2.0,
+        requeue_after_s: float = 30.0,
+        repair_every_s: float = 60.0,
+        repair_clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.services = services
         self.backend = backend
         self.interval_s = interval_s
+        self.repair_every_s = repair_every_s
+        self._repair_clock = repair_clock
+        self._repair_last = float("-inf")
         # Dramatiq: a queued job older than this without a worker start is re-sent (its message may have been
         # lost between commit and send); a duplicate message is harmless (the claim fails, it is skipped).
         self.requeue_after_s = requeue_after_s if isinstance(backend, DramatiqJobBackend) else 0.0
@@ -191,12 +210,28 @@ class Maintenance:
             self.backend.dispatch(resend)
         return len(escalated), len(resend)
 
+    def run_repair_round(self) -> tuple[int, int]:
+        """Repair timers and maintenance scheduling; returns (alerts fired, maintenance requests created)."""
+        with self.services.session() as session:
+            repair = RepairService(session, self.services.cipher, self.services.store, self.services.settings)
+            if self._repair_clock is not None:
+                repair.clock = self._repair_clock
+            fired = repair.sweep(_REPAIR_SCHEDULER)
+            created = repair.schedule_maintenance(_REPAIR_SCHEDULER)
+        return len(fired), len(created)
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
                 self.run_once()
             except Exception:  # keep maintaining; the next round retries
                 log.exception("maintenance round failed")
+            if time.monotonic() - self._repair_last >= self.repair_every_s:
+                self._repair_last = time.monotonic()
+                try:
+                    self.run_repair_round()
+                except Exception:
+                    log.exception("repair timer round failed")
             self._stop.wait(self.interval_s)
 
     def start(self) -> None:
