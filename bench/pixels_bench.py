@@ -390,7 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     timing = timing_12mp(eval_set[0].path)
     print(f"all done in {time.perf_counter() - started:.0f}s", file=sys.stderr)
     body = report(args, calibration, tune_rows, tune_far, eval_rows, base_rows, syn_rows, syn_jobs, rec_rows, timing)
-    command = "python -m bench.pixels_bench" + (" --calibrate" if args.calibrate else "")
+    command = " ".join(["python -m bench.pixels_bench", *(argv if argv is not None else sys.argv[1:])])
     body += f"\n\nWall time of the benchmark: {time.perf_counter() - started:.0f} s ({args.workers} worker processes)."
     if args.no_write:
         print(body)
