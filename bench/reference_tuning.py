@@ -25,7 +25,15 @@ import numpy as np
 
 from bench.datasets.photos import DATA, all_photos
 from bench.datasets.transforms import FAMILIES
-from bench.reference_bench import _f1, make_negative, make_positive, prepare_references
+from bench.reference_bench import (
+    _f1,
+    edit_decidable,
+    make_negative,
+    make_positive,
+    prepare_references,
+    untouched,
+    view_of,
+)
 from proofdesk.checks.base import CheckContext
 from proofdesk.checks.reference import ReferenceCheck
 from proofdesk.evidence import Evidence, read_evidence
@@ -51,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.timing:
         return _timing()
 
+    jobs, evidence = build_jobs(args)
+    check = ReferenceCheck()
+    return _run(check, jobs, evidence, args.out)
+
+
+def build_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, list[str]]], Any]:
+    """The claims of one tuning run (deterministic in ``args``) and a loader of references by id."""
     refs = prepare_references(all_photos(fetch=False))
     tune = [r for r in refs if r.photo.split == args.split]
     listings = [r for r in tune if r.photo.source == "listing"]
@@ -58,10 +73,10 @@ def main(argv: list[str] | None = None) -> int:
     groups: dict[str, list[Any]] = defaultdict(list)
     for r in listings:
         groups[r.photo.group].append(r)
-    multi = [g for g in groups.values() if len(g) >= 2]
+    # Only other *views* are negatives: colour variants of one view are the same photograph recoloured.
+    multi = [g for g in groups.values() if len({view_of(r) for r in g}) >= 2]
     by_id = {r.ref_id: r for r in refs}
     rng = np.random.default_rng(args.seed)
-    check = ReferenceCheck()
     cache: dict[str, Evidence] = {}
 
     def evidence(ref_id: str) -> Evidence:
@@ -88,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         if kind == "neg_same_product":
             group = multi[int(rng.integers(len(multi)))]
             claim_ref = group[int(rng.integers(len(group)))]
-            refs_for = [r.ref_id for r in group if r.ref_id != claim_ref.ref_id][:5]
+            refs_for = [r.ref_id for r in group if view_of(r) != view_of(claim_ref)][:5]
         else:
             pool = listings if kind == "neg_other_product" or not debian else debian
             claim_ref = pool[int(rng.integers(len(pool)))]
@@ -100,9 +115,12 @@ def main(argv: list[str] | None = None) -> int:
         claim = make_negative(kind, claim_ref, args.seed * 7_919 + i)
         claim.source = claim_ref.ref_id
         jobs.append((claim, refs_for))
+    return jobs, evidence
 
+
+def _run(check: ReferenceCheck, jobs: list[tuple[Any, list[str]]], evidence: Any, out_path: Path) -> int:
     rows = []
-    with args.out.open("w") as out:
+    with out_path.open("w") as out:
         for i, (claim, ref_ids) in enumerate(jobs):
             ev = read_evidence(claim.transformed.data, name=f"claim-{i}")
             t0 = time.perf_counter()
@@ -190,8 +208,8 @@ def _summary(rows: list[dict[str, Any]]) -> None:
         if not pos:
             continue
         det = np.mean([r["label"] in DERIVED and r["reference"] == r["source"] for r in pos])
-        dec = [r for r in pos if not r["edited"] or r["area"] >= 0.01 or r["family"] == "cutout"]
-        ok = np.mean([(r["label"] == "derived_and_edited") == r["edited"] for r in dec]) if dec else float("nan")
+        dec = [r for r in pos if edit_decidable(r)]
+        ok = np.mean([(r["label"] == "derived_and_edited") == (not untouched(r)) for r in dec]) if dec else float("nan")
         f1s = [r["f1"] for r in pos if r["f1"] is not None]
         f1 = statistics.median(f1s) if f1s else float("nan")
         ms = statistics.median(r["seconds"] for r in pos) * 1000

@@ -8,8 +8,10 @@ transforms move the mask with the same warp (nearest-neighbour); photometric one
 Every transform returns a :class:`Transformed` with the final file bytes (JPEG/WebP/PNG as a phone or app
 would save them), the decoded pixels, the moved mask, the 3x3 matrix mapping source pixels to claim pixels
 (``None`` when not a plain homography, e.g. the cut-out paste keeps a piece only), and ``overlay``: pixels
-covered by things that were never in the source (app chrome, stickers, text, a new background). Benchmarks
-score mask F1 outside ``overlay`` and should decide "edited" from the local edit alone.
+*around* the source that were never in it (app chrome, borders, a new background). Benchmarks score mask F1
+outside ``overlay``. Stickers and captions drawn *on* the picture are local content changes, as the
+``reference`` check's README defines them (they hide part of the product a damage claim must show): the
+``overlay`` family adds them to the edit mask, so they count towards "edited" and the mask F1.
 
 Families (``FAMILIES``): none, crop (keep 30-90% of the area), scale (0.2x-3x), rot90, rotate (±2-20°),
 mirror, perspective (screen photo with moiré), jpeg (q 40-95), webp (q 40-95), screenshot (app chrome and
@@ -67,7 +69,7 @@ class Transformed:
     image: RGB
     #: The true edit mask moved into claim pixels (255 = edited).
     mask: Mask
-    #: Pixels that never came from the source (chrome, stickers, text, new background): 255.
+    #: Pixels around the source that never came from it (chrome, borders, new background): 255.
     overlay: Mask
     family: str
     #: Source pixel (x, y, 1) -> claim pixel, when the geometry is one homography.
@@ -278,7 +280,9 @@ def _screenshot(rgb: RGB, mask: Mask, rng: np.random.Generator, _donor: RGB | No
 
 
 def _overlay(rgb: RGB, mask: Mask, rng: np.random.Generator, _donor: RGB | None) -> Any:
-    """Stickers (filled shapes) and a caption drawn over the picture, as messaging apps allow."""
+    """Stickers (filled shapes) and a caption drawn over the picture, as messaging apps allow.
+
+    They cover part of the picture, so they are part of the edit mask (see the module docstring)."""
     h, w = rgb.shape[:2]
     out = rgb.copy()
     cover = np.zeros((h, w), np.uint8)
@@ -301,9 +305,8 @@ def _overlay(rgb: RGB, mask: Mask, rng: np.random.Generator, _donor: RGB | None)
     cv2.rectangle(cover, (tx - 2, ty - th - 4), (tx + tw + 2, ty + base + 4), 255, -1)
     changed = np.abs(out.astype(np.int16) - rgb.astype(np.int16)).max(axis=2) > 0
     cover = ((cover > 0) & changed).astype(np.uint8) * 255
-    moved = mask.copy()
-    moved[cover > 0] = 0
-    return out, moved, cover, np.eye(3), {"text": word}
+    moved = np.maximum(mask, cover)
+    return out, moved, np.zeros(mask.shape, np.uint8), np.eye(3), {"text": word}
 
 
 def _colour(rgb: RGB, mask: Mask, rng: np.random.Generator, _donor: RGB | None) -> Any:
