@@ -66,6 +66,8 @@ class Comparison:
     #: certainly shares with the reference). A pasted cut-out agrees there as fully as a whole copy, however
     #: much new scene surrounds it; another shot of the same product does not.
     agreement_anchor: float = 0.0
+    #: Share of the zone next to the inliers that is textured (what ``agreement_anchor`` is measured on).
+    anchor_textured: float = 0.0
     #: Mean colour distance (absolute difference over R, G, B, 0-255) between the claim and the
     #: warped reference *before* the colour fit, near the inliers: how much recolouring the reference
     #: needs. Merchants publish colour variants that are one photograph recoloured; all of them register
@@ -423,7 +425,7 @@ def compare(
 
     min_var = max(20.0, 4.0 * noise * noise)
     agree_fine, textured = _agreement(s, var_ref, overlap, min_var=min_var, agree_at=0.6)
-    agree_anchor, _ = _agreement(s, var_ref, anchor, min_var=min_var, agree_at=0.6)
+    agree_anchor, anchor_textured = _agreement(s, var_ref, anchor, min_var=min_var, agree_at=0.6)
     # Coarse: 1/4 scale, where resampling, JPEG and noise no longer matter but the layout does.
     small = (max(8, wid // 4), max(8, hgt // 4))
     rg = np.asarray(cv2.resize(ref_gray, small, interpolation=cv2.INTER_AREA), np.float32)
@@ -444,6 +446,7 @@ def compare(
         colour_model=colour_model,
         colour_threshold=colour_t,
         agreement_anchor=agree_anchor,
+        anchor_textured=anchor_textured,
         colour_shift=colour_shift,
     )
 

@@ -63,6 +63,9 @@ class ReferenceConfig(BaseModel):
     derived_anchor: float = Field(
         default=0.7, ge=0.0, le=1.0, description="texture agreement near the inliers needed for any 'derived'"
     )
+    anchor_min_textured: float = Field(
+        default=0.05, ge=0.0, le=1.0, description="textured share next to the inliers for the anchor agreement to count"
+    )
     regenerated_fine: float = Field(
         default=0.85, ge=0.0, le=1.0, description="below this texture agreement a derived copy was redrawn"
     )
@@ -217,10 +220,13 @@ class ReferenceCheck:
         # inliers, most matches are inliers, and the texture next to them agrees; another shot of the product
         # (another pose) gives few inliers among many chance matches. This catches cut-outs whose footprint
         # is mostly new scene *textured* (a natural photo), where the footprint-wide agreement is low.
+        # Agreement measured on almost no textured pixels is no evidence (a claim blurred to match a close-up
+        # keeps 0.2% of the zone textured, and those few pixels "agree" fully).
+        anchor = comp.agreement_anchor if comp.anchor_textured >= cfg.anchor_min_textured else 0.0
         rigid_piece = (
             reg.inliers >= cfg.pasted_inliers
             and reg.inlier_ratio >= cfg.pasted_inlier_ratio
-            and comp.agreement_anchor >= cfg.pasted_anchor
+            and anchor >= cfg.pasted_anchor
         )
         pasted = overlap < 0.9 and (
             (changed >= 0.3 and comp.agreement_coarse >= cfg.pasted_coarse and comp.agreement_fine >= cfg.pasted_fine)
@@ -229,7 +235,7 @@ class ReferenceCheck:
         # Whatever the footprint-wide numbers say, a copy agrees next to its own inliers. Without this, a
         # blurry other shot whose claim was blurred further to match "agrees" on the few textured pixels left
         # (tuning run: every derived copy >= 0.93, every registered negative <= 0.83).
-        derived = (copy or pasted) and comp.agreement_anchor >= cfg.derived_anchor
+        derived = (copy or pasted) and anchor >= cfg.derived_anchor
         return _Attempt(ref, ref_feats, reg, comp, derived)
 
     def _pass(
@@ -272,6 +278,7 @@ class ReferenceCheck:
             "pasted_inlier_ratio": cfg.pasted_inlier_ratio,
             "pasted_anchor": cfg.pasted_anchor,
             "derived_anchor": cfg.derived_anchor,
+            "anchor_min_textured": cfg.anchor_min_textured,
             "regenerated_fine": cfg.regenerated_fine,
             "edited_fraction": cfg.edited_fraction,
         }
@@ -389,6 +396,7 @@ class ReferenceCheck:
             "agreement_coarse": round(comp.agreement_coarse, 4),
             "agreement_fine": round(comp.agreement_fine, 4),
             "agreement_anchor": round(comp.agreement_anchor, 4),
+            "anchor_textured": round(comp.anchor_textured, 4),
             "colour_shift": round(comp.colour_shift, 2),
             "textured_fraction": round(comp.textured_fraction, 4),
             "colour_fit_rms": round(comp.colour_fit_rms, 2),
@@ -462,6 +470,7 @@ class ReferenceCheck:
                 "agreement_coarse": round(best.comparison.agreement_coarse, 4),
                 "agreement_fine": round(best.comparison.agreement_fine, 4),
                 "agreement_anchor": round(best.comparison.agreement_anchor, 4),
+                "anchor_textured": round(best.comparison.anchor_textured, 4),
                 "inlier_ratio": round(best.registration.inlier_ratio, 4),
                 "overlap": round(float(best.comparison.overlap.mean()), 4),
                 "changed_of_overlap": round(
