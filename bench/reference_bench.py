@@ -20,6 +20,7 @@ The set (all generated here from real photos, deterministic in ``--seed``):
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import io
 import json
 import math
@@ -149,6 +150,20 @@ def edit_decidable(row: dict[str, Any]) -> bool:
     return untouched(row) or float(row["area"]) >= 0.01 or (row["family"] == "cutout" and bool(row["edited"]))
 
 
+def _slim(claim: Claim, *, keep_masks: bool) -> Claim:
+    """Drop what the benchmark never reads again (the decoded pixels; a negative's masks), so that thousands
+    of claims fit in memory: only the file bytes are checked."""
+    empty = np.zeros((1, 1), np.uint8)
+    t = claim.transformed
+    claim.transformed = dataclasses.replace(
+        t,
+        image=np.zeros((1, 1, 3), np.uint8),
+        mask=t.mask if keep_masks else empty,
+        overlay=t.overlay if keep_masks else empty,
+    )
+    return claim
+
+
 def make_negative(kind: str, ref: Ref, seed: int) -> Claim:
     rgb = load_rgb(ref.path, 1600)
     family = ("none", "jpeg", "scale", "crop", "colour")[seed % 5]
@@ -186,7 +201,7 @@ def build_claims(refs: Sequence[Ref], per_family: int, negatives: int, seed: int
                 if pick.ref_id != source.ref_id and pick not in others:
                     others.append(pick)
             claim.references = [source.ref_id] + [o.ref_id for o in others]
-            claims.append(claim)
+            claims.append(_slim(claim, keep_masks=True))
             n += 1
     multi = [g for g in groups.values() if len({view_of(r) for r in g}) >= 2 and g[0].photo.split == "eval"]
     for i in range(negatives):
@@ -211,7 +226,7 @@ def build_claims(refs: Sequence[Ref], per_family: int, negatives: int, seed: int
                     refs_for.append(pick)
         claim = make_negative(kind, claim_ref, seed * 7_919 + i)
         claim.references = [r.ref_id for r in refs_for]
-        claims.append(claim)
+        claims.append(_slim(claim, keep_masks=False))
     del by_id
     return claims
 
@@ -434,14 +449,16 @@ def _f1(pred: np.ndarray | None, truth: np.ndarray, ignore: np.ndarray) -> float
 def run_check(
     claims: Sequence[Claim], index: ReferenceIndex, refs: dict[str, Ref], workers: int = 1
 ) -> list[dict[str, Any]]:
-    """Run the check on every claim; ``workers`` > 1 splits the claims over forked processes (one OpenCV
-    thread each), which changes nothing but the wall time of the whole run."""
-    global _SHARED
-    _SHARED = (claims, index, refs)
+    """Run the check on every claim; ``workers`` > 1 splits the claims over fresh (spawned) processes with
+    one OpenCV thread each, which changes nothing but the wall time of the whole run. (Forked workers
+    deadlock on the thread pools OpenCV and FAISS started in the parent.)"""
     if workers <= 1:
+        _init_worker(list(claims), refs, index)
         return _check_chunk(list(range(len(claims))))
+    assert index.folder is not None, "the benchmark's catalogue lives on disk"
     chunks = [list(range(k, len(claims), workers)) for k in range(workers)]
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_init_worker, initargs=(list(claims), refs, index.folder)) as pool:
         parts = pool.map(_check_chunk, chunks)
     by_position: dict[int, dict[str, Any]] = {}
     for chunk, part in zip(chunks, parts, strict=True):
@@ -450,6 +467,11 @@ def run_check(
 
 
 _SHARED: tuple[Sequence[Claim], ReferenceIndex, dict[str, Ref]] | None = None
+
+
+def _init_worker(claims: list[Claim], refs: dict[str, Ref], index: ReferenceIndex | Path) -> None:
+    global _SHARED
+    _SHARED = (claims, index if isinstance(index, ReferenceIndex) else ReferenceIndex.open(index), refs)
 
 
 def _check_chunk(positions: list[int]) -> list[dict[str, Any]]:
