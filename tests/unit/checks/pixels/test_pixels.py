@@ -16,8 +16,8 @@ from PIL import Image
 
 from proofdesk.checks.base import CheckContext
 from proofdesk.checks.pixels import CUES, FIRE_AT, PixelsCheck, analyze, load_calibration
-from proofdesk.checks.pixels._check import calibrated
-from proofdesk.checks.pixels._common import block_dct, luma
+from proofdesk.checks.pixels._check import CueAnalysis, calibrated
+from proofdesk.checks.pixels._common import CueResult, block_dct, luma
 from proofdesk.checks.pixels.jpeg_traces import analyze_jpeg_traces
 from proofdesk.checks.registry import available_checks
 from proofdesk.errors import InvalidSettings
@@ -84,6 +84,42 @@ def test_inpainting_is_localized(check: PixelsCheck, listings_dir: Path, name: s
     assert finding.regions and all(r.cue == "jpeg" for r in finding.regions)
     assert finding.heatmap is not None and finding.heatmap.dtype == np.float32
     assert float(finding.heatmap.min()) >= 0.0 and float(finding.heatmap.max()) <= 1.0
+
+
+@pytest.mark.parametrize("name", TEXTURED)
+def test_small_inpainting_is_found(check: PixelsCheck, listings_dir: Path, name: str) -> None:
+    """An edit of about 1% of the photo fires when it is the only off-lattice region: the JPEG statistic
+    compares the largest region with the photo's other off-lattice blocks, not with the whole photo (the old
+    statistic, its share of the whole photo, stayed under its calibrated threshold of 1.80 on such edits)."""
+    rgb = _rgb(listings_dir, name)
+    mask = _on_product(rgb, 0.012, seed=len(name) + 1)
+    edited = cv2.inpaint(rgb, mask, 5, cv2.INPAINT_NS)
+    finding = check.run(read_evidence(encode(edited, "JPEG", quality=95), name=f"{name}.q95"), CheckContext())
+    assert finding.label == "local_edit", finding.summary
+    assert finding.mask is not None and _iou(finding.mask, mask) > 0.3
+    assert float(finding.measurements["jpeg.largest_region_heat_pct"] or 0.0) < 1.5  # small by the old measure
+
+
+def test_mask_is_drawn_only_from_cues_that_fired(check: PixelsCheck) -> None:
+    """A quiet cue's map stays in the heat map as a hint but draws no region; the fired cue's map does."""
+    jpeg_heat = np.zeros((50, 50), np.float32)
+    jpeg_heat[10:20, 10:20] = 1.0
+    noise_heat = np.zeros((25, 25), np.float32)
+    noise_heat[15:22, 15:22] = 1.0  # bottom-right, in noise's 16-px grid
+    cal = check.calibration
+    analysis = CueAnalysis(
+        cues={
+            "jpeg": CueResult("jpeg", 10 * cal["jpeg"]["threshold"], heatmap=jpeg_heat),
+            "noise": CueResult("noise", 0.99 * cal["noise"]["threshold"], heatmap=noise_heat),
+        },
+        shape=(400, 400),
+    )
+    finding = check.finding(analysis)
+    assert finding.label == "local_edit" and finding.mask is not None
+    assert finding.mask[80:160, 80:160].min() == 255  # the jpeg region
+    assert finding.mask[260:340, 260:340].max() == 0  # noise below its threshold: not in the mask
+    assert finding.heatmap is not None and float(finding.heatmap[260 // 8 : 340 // 8, 260 // 8 : 340 // 8].max()) > 0.5
+    assert {r.cue for r in finding.regions} == {"jpeg"} and len(finding.regions) == 1
 
 
 @pytest.mark.parametrize("name", TEXTURED)
