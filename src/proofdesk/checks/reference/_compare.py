@@ -98,6 +98,39 @@ def _warp(ref: U8, h: F64, size: tuple[int, int]) -> tuple[F32, Bool, F64]:
     return np.asarray(warped, dtype=np.float32), overlap, h
 
 
+def _source_window(ref: U8, h: F64, size: tuple[int, int], margin: int = 3) -> tuple[U8, F64]:
+    """The part of ``ref`` that ``h`` (frame <- ref) maps onto a frame of ``size``, and ``h`` for that part.
+
+    ``_warp`` converts its whole input to float and warps a mask of it as large: for a small window of a
+    large reference (refinement boxes) most of that work is thrown away. The window's corners are mapped
+    back (a homography maps the rectangle to a convex quadrilateral, so their bounding box holds every
+    source position) and ``margin`` px added for bilinear interpolation; the warp of the part is then the
+    same as the warp of the whole. Returns ``ref``, ``h`` unchanged when the window is not wholly in front
+    of the horizon or when ``_warp`` would shrink the reference first (its resampling grid starts at the
+    reference's corner, so a part would not resample identically).
+    """
+    jac_scale = float(np.sqrt(abs(np.linalg.det(h[:2, :2] / h[2, 2]))))
+    if jac_scale < 0.7 or not np.isfinite(h).all():
+        return ref, h
+    w, hgt = size
+    corners = np.array([[-1.0, -1.0, 1.0], [w, -1.0, 1.0], [w, hgt, 1.0], [-1.0, hgt, 1.0]])
+    try:
+        back = corners @ np.linalg.inv(h).T
+    except np.linalg.LinAlgError:
+        return ref, h
+    if not (np.isfinite(back).all() and ((back[:, 2] > 1e-12).all() or (back[:, 2] < -1e-12).all())):
+        return ref, h
+    pts = back[:, :2] / back[:, 2:3]
+    rh, rw = ref.shape[:2]
+    x0 = max(0, int(np.floor(pts[:, 0].min())) - margin)
+    y0 = max(0, int(np.floor(pts[:, 1].min())) - margin)
+    x1 = min(rw, int(np.ceil(pts[:, 0].max())) + margin + 1)
+    y1 = min(rh, int(np.ceil(pts[:, 1].max())) + margin + 1)
+    if x1 - x0 < 2 or y1 - y0 < 2 or (x1 - x0) * (y1 - y0) >= rw * rh:
+        return ref, h
+    return ref[y0:y1, x0:x1], h @ np.array([[1.0, 0.0, x0], [0.0, 1.0, y0], [0.0, 0.0, 1.0]])
+
+
 _DEGREE = 3
 _N_COLOUR = 1 + 3 * _DEGREE
 _N_SPATIAL = 5
@@ -201,12 +234,16 @@ def _apply_colour(warped: F32, coef: F32, frame: tuple[int, int, int, int]) -> F
     hgt, wid = warped.shape[:2]
     levels = np.arange(256, dtype=np.float32) / 255.0
     powers = np.stack([levels, levels**2, levels**3], axis=1)  # (256, 3)
-    ref_u8 = np.clip(np.rint(warped), 0, 255).astype(np.uint8)
-    out = np.empty_like(warped)
+    # Rounded to levels as np.clip(np.rint(.), 0, 255) would (OpenCV rounds half to even too); ``warped`` is
+    # never negative (a bilinear warp, maybe blurred, of 0-255 pixels), so the absolute value changes nothing.
+    ref_u8 = cv2.convertScaleAbs(np.ascontiguousarray(warped))
+    planes = []
     for c in range(3):
         tables = np.stack([powers @ coef[1 + 3 * k : 4 + 3 * k, c] for k in range(3)], axis=1)  # (256, 3)
         mapped = cv2.LUT(ref_u8, tables.reshape(256, 1, 3).astype(np.float32))
-        out[..., c] = cv2.transform(mapped, np.ones((1, 3), np.float32)) + coef[0, c]
+        # Sum of the three tables plus the constant term, in one pass.
+        planes.append(cv2.transform(mapped, np.array([[1.0, 1.0, 1.0, coef[0, c]]], np.float32)))
+    out = np.asarray(cv2.merge(planes), dtype=np.float32).reshape(warped.shape)
     gw, gh = max(2, wid // 8), max(2, hgt // 8)
     gx, gy = np.meshgrid(
         np.linspace(x0 / frame_w, (x0 + wid) / frame_w, gw, dtype=np.float32),
@@ -214,7 +251,7 @@ def _apply_colour(warped: F32, coef: F32, frame: tuple[int, int, int, int]) -> F
     )
     spatial = np.stack([gx, gy, gx * gx, gy * gy, gx * gy], axis=2) @ coef[_N_COLOUR:]
     out += cv2.resize(spatial.astype(np.float32), (wid, hgt), interpolation=cv2.INTER_LINEAR)
-    return np.clip(out, 0.0, 255.0).astype(np.float32)
+    return np.clip(out, 0.0, 255.0, out=out)
 
 
 def _gray(rgb: F32) -> F32:
@@ -490,7 +527,8 @@ def refine(
         y1 = min(hgt, int((y + h) * factor) + pad)
         zone = labels_hi[y0:y1, x0:x1] == i
         shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
-        warped, overlap, _ = _warp(reference_hi, shift @ homography_hi, (x1 - x0, y1 - y0))
+        piece, h_piece = _source_window(reference_hi, shift @ homography_hi, (x1 - x0, y1 - y0))
+        warped, overlap, _ = _warp(piece, h_piece, (x1 - x0, y1 - y0))
         crop = claim_hi[y0:y1, x0:x1].astype(np.float32)
         # Same order as in ``compare``: sharpness matched first, the colour model (fitted on the matched
         # pair) applied after.

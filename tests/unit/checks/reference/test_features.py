@@ -59,3 +59,27 @@ def test_matches_same_image_more_than_other_image() -> None:
     # A correct match maps a crop point back by the crop offset.
     offset = a.points[same[:, 1]] - b.points[same[:, 0]]
     assert np.median(np.abs(offset - np.array([30, 20])), axis=0).max() < 1.0
+
+
+def test_shrunk_detection_keeps_working_coordinates() -> None:
+    img = photo_like(600, 800, seed=7)
+    full = extract_features_array(img)
+    fast = extract_features_array(img, detect_scale=0.5)
+    assert (fast.width, fast.height) == (full.width, full.height) == (800, 600)
+    assert len(fast) > 0
+    # Keypoints found at half size land on the same working pixels as full-detail ones (within a pixel).
+    pairs = ratio_matches(fast, full)
+    assert len(pairs) > 20
+    err = np.linalg.norm(fast.points[pairs[:, 0]] - full.points[pairs[:, 1]], axis=1)
+    assert np.median(err) < 1.0
+    with pytest.raises(ValueError, match="detect_scale"):
+        extract_features_array(img, detect_scale=0.0)
+
+
+def test_ratio_matches_are_remembered_per_query() -> None:
+    a = extract_features_array(photo_like(300, 400, seed=8))
+    b = extract_features_array(photo_like(300, 400, seed=8)[10:290, 10:390])
+    first = ratio_matches(a, b)
+    assert ratio_matches(a, b) is first
+    assert ratio_matches(a, b, ratio=0.7) is not first
+    assert not first.flags.writeable

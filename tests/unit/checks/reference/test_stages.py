@@ -111,3 +111,20 @@ def test_where_names_a_3x3_grid() -> None:
     assert _where(0.1, 0.9) == "lower left"
     assert _where(0.5, 0.5) == "centre"
     assert _where(0.99, 0.0) == "upper right"
+
+
+def test_source_window_warps_like_the_whole_reference(base: np.ndarray) -> None:
+    from proofdesk.checks.reference._compare import _source_window, _warp
+
+    _, sim = _similarity(base, 12.0, 1.3)
+    persp = sim.copy()
+    persp[2, :2] = [1e-4, -5e-5]
+    for h in (sim, persp):
+        shift = np.array([[1.0, 0.0, -150.0], [0.0, 1.0, -90.0], [0.0, 0.0, 1.0]])
+        window = shift @ h
+        piece, h_piece = _source_window(base, window, (120, 80))
+        assert piece.shape[0] * piece.shape[1] < base.shape[0] * base.shape[1] / 4
+        whole = _warp(base, window, (120, 80))
+        part = _warp(piece, h_piece, (120, 80))
+        assert np.array_equal(whole[1], part[1])
+        assert np.allclose(whole[0], part[0], atol=1e-3)
