@@ -5,7 +5,8 @@ the pixel-forensics benchmark). Two sources:
 
 * ``../shared/data/listings`` — 466 product photos; files sharing a product code (``mh02-black_main``,
   ``mh02-purple_back``) show the same product, so they give "other photo of the same item" negatives.
-* Real camera photos from Debian packages (wallpapers, puzzle images, OpenCV sample data, a photo-album demo),
+* Real camera photos from Debian packages (wallpapers, puzzle images, OpenCV and scikit-image sample data, a
+  photo-album demo, Tux Paint's photo templates),
   fetched with ``apt-get download`` + ``dpkg -x`` into ``bench/.data/debian`` (no dependencies pulled, no root
   needed, idempotent: a package already unpacked is not fetched again).
 
@@ -89,6 +90,14 @@ DEBIAN_PHOTOS: dict[str, tuple[str, ...]] = {
             "squirrel_cls.jpg",
         )
     ),
+    # Round 2 additions (appended so the order of the entries above is unchanged): more camera photos of
+    # nature, textures and objects, the kind the pixels check's calibration had too few of.
+    "tuxpaint-data": ("usr/share/tuxpaint/templates/*.jpg",),
+    "python3-skimage": tuple(
+        f"usr/lib/python3/dist-packages/skimage/data/{name}"
+        for name in ("astronaut.png", "chelsea.png", "coffee.png", "motorcycle_left.png", "rocket.jpg")
+    ),
+    "lomiri-wallpapers-20.04": ("usr/share/backgrounds/Kleiber_by_*.jpg",),
 }
 #: Files matched above that are not photographs (a painting): excluded by name.
 _NOT_PHOTOS = frozenset({"starry_night.jpg"})
