@@ -182,8 +182,11 @@ def _sample(mask: Bool, points: F32 | None, count: int, rng: np.random.Generator
 
 def _fit_colour(
     warped: F32, claim: F32, overlap: Bool, points: F32, rng: np.random.Generator
-) -> tuple[F32, float, F32]:
-    """Robust global colour transfer reference -> claim; returns (fitted warped reference, rms, model).
+) -> tuple[F32 | None, float, F32]:
+    """Robust global colour transfer reference -> claim; returns (model to apply, rms, model to report).
+
+    The model to apply (with ``_apply_colour``) is ``None`` when there were too few pixels to fit: the
+    reference is then used as it is, and the identity is reported.
 
     Seeded on pixels around the registration inliers (content the two images share for certain), then
     refitted on every overlap pixel that agrees with the seed fit. This stays right even when most of the
@@ -199,7 +202,7 @@ def _fit_colour(
     for k in range(3):
         identity[1 + 3 * k, k] = 255.0
     if len(ay) < 50:
-        return warped, 0.0, identity
+        return None, 0.0, identity
     ys = np.concatenate([ay, oy])
     xs = np.concatenate([ax, ox])
     xy = np.stack([xs / wid, ys / hgt], axis=1).astype(np.float32)
@@ -220,7 +223,7 @@ def _fit_colour(
         keep = resid <= max(12.0, 3.0 * rms)
     if not full.any():
         full[:_N_COLOUR] = coef if coef.any() else identity[:_N_COLOUR]
-    return _apply_colour(warped, full, (0, 0, wid, hgt)), rms, full
+    return full, rms, full
 
 
 def _apply_colour(warped: F32, coef: F32, frame: tuple[int, int, int, int]) -> F32:
@@ -230,8 +233,14 @@ def _apply_colour(warped: F32, coef: F32, frame: tuple[int, int, int, int]) -> F
     warped reference). Spatial part: a smooth field on a coarse grid of the window, resized. Positions are
     fractions of the whole frame, so a window of a larger (refinement) frame gets the same field.
     """
-    x0, y0, frame_w, frame_h = frame
     hgt, wid = warped.shape[:2]
+    out = _colour_part(warped, coef)
+    out += _spatial_field(coef, frame, wid, hgt)
+    return np.clip(out, 0.0, 255.0, out=out)
+
+
+def _colour_part(warped: F32, coef: F32) -> F32:
+    """The colour part of ``_apply_colour``: per pixel, so the same for any array of pixels (H, W, 3)."""
     levels = np.arange(256, dtype=np.float32) / 255.0
     powers = np.stack([levels, levels**2, levels**3], axis=1)  # (256, 3)
     # Rounded to levels as np.clip(np.rint(.), 0, 255) would (OpenCV rounds half to even too); ``warped`` is
@@ -243,15 +252,19 @@ def _apply_colour(warped: F32, coef: F32, frame: tuple[int, int, int, int]) -> F
         mapped = cv2.LUT(ref_u8, tables.reshape(256, 1, 3).astype(np.float32))
         # Sum of the three tables plus the constant term, in one pass.
         planes.append(cv2.transform(mapped, np.array([[1.0, 1.0, 1.0, coef[0, c]]], np.float32)))
-    out = np.asarray(cv2.merge(planes), dtype=np.float32).reshape(warped.shape)
+    return np.asarray(cv2.merge(planes), dtype=np.float32).reshape(warped.shape)
+
+
+def _spatial_field(coef: F32, frame: tuple[int, int, int, int], wid: int, hgt: int) -> F32:
+    """The spatial part of ``_apply_colour`` for a ``wid`` x ``hgt`` window at ``frame``."""
+    x0, y0, frame_w, frame_h = frame
     gw, gh = max(2, wid // 8), max(2, hgt // 8)
     gx, gy = np.meshgrid(
         np.linspace(x0 / frame_w, (x0 + wid) / frame_w, gw, dtype=np.float32),
         np.linspace(y0 / frame_h, (y0 + hgt) / frame_h, gh, dtype=np.float32),
     )
     spatial = np.stack([gx, gy, gx * gx, gy * gy, gx * gy], axis=2) @ coef[_N_COLOUR:]
-    out += cv2.resize(spatial.astype(np.float32), (wid, hgt), interpolation=cv2.INTER_LINEAR)
-    return np.clip(out, 0.0, 255.0, out=out)
+    return np.asarray(cv2.resize(spatial.astype(np.float32), (wid, hgt), interpolation=cv2.INTER_LINEAR), np.float32)
 
 
 def _gray(rgb: F32) -> F32:
@@ -264,38 +277,51 @@ def _blur(img: F32, sigma: float) -> F32:
     return np.asarray(cv2.GaussianBlur(img, (0, 0), sigma), dtype=np.float32)
 
 
-def _patches(img: F32, centres: npt.NDArray[np.int64], half: int) -> F32:
+_BLUR_HALF = 24
+
+
+def _patches(img: F32, centres: npt.NDArray[np.int64], half: int = _BLUR_HALF) -> F32:
     """Square patches (2*half+1) around ``centres`` (K, 2) x/y, stacked vertically into one strip."""
     size = 2 * half + 1
-    out = np.empty((len(centres) * size, size), dtype=np.float32)
+    out = np.empty((len(centres) * size, size, *img.shape[2:]), dtype=np.float32)
     for i, (x, y) in enumerate(centres):
         out[i * size : (i + 1) * size] = img[y - half : y + half + 1, x - half : x + half + 1]
     return out
 
 
-def _match_blur(ref_gray: F32, claim_gray: F32, points: F32) -> float:
-    """Signed Gaussian sigma that best equalises sharpness (> 0 blur reference, < 0 blur claim).
-
-    Measured on patches around the registration inliers (textured, shared content), so flat studio
-    background and edited areas do not vote. Each patch is blurred as part of one strip; only its centre,
-    farther than 3 sigma from the neighbouring patches, is scored.
-    """
-    half, inner = 24, 8
-    hgt, wid = ref_gray.shape
+def _blur_centres(points: F32, shape: tuple[int, ...]) -> npt.NDArray[np.int64] | None:
+    """The patch centres ``_match_blur`` measures on (up to ~150 inliers), or None if fewer than 5."""
+    half = _BLUR_HALF
+    hgt, wid = shape[:2]
     pts = np.rint(points).astype(np.int64)
     ok = (pts[:, 0] >= half) & (pts[:, 0] < wid - half) & (pts[:, 1] >= half) & (pts[:, 1] < hgt - half)
     pts = pts[ok][:: max(1, int(ok.sum()) // 150)]
-    if len(pts) < 5:
-        return 0.0
-    strip_r, strip_c = _patches(ref_gray, pts, half), _patches(claim_gray, pts, half)
+    return pts if len(pts) >= 5 else None
+
+
+def _match_blur(strip_r: F32, strip_c: F32) -> float:
+    """Signed Gaussian sigma that best equalises sharpness (> 0 blur reference, < 0 blur claim).
+
+    Measured on patches (``_patches``, gray) of the reference and the claim around the registration
+    inliers (textured, shared content; ``_blur_centres``), so flat studio background and edited areas do
+    not vote. Each patch is blurred as part of one strip; only its centre, farther than 3 sigma from the
+    neighbouring patches, is scored.
+    """
+    half, inner = _BLUR_HALF, 8
     size = 2 * half + 1
-    centre = np.zeros((size, size), dtype=bool)
-    centre[half - inner : half + inner + 1, half - inner : half + inner + 1] = True
-    score_rows = np.tile(centre, (len(pts), 1))
+    n_patches = len(strip_r) // size
+
+    def centres(strip: F32) -> F32:
+        """The scored centres of the patches, in the strip's row-major order (what a mask would select)."""
+        sub = strip.reshape(n_patches, size, size)[:, half - inner : half + inner + 1, half - inner : half + inner + 1]
+        return np.ascontiguousarray(sub).reshape(-1)
+
+    sharp_r, sharp_c = centres(strip_r), centres(strip_c)
+
     def error(signed: float) -> float:
-        r = _blur(strip_r, signed) if signed > 0 else strip_r
-        c = _blur(strip_c, -signed) if signed < 0 else strip_c
-        return float(np.mean((r - c)[score_rows] ** 2))
+        r = centres(_blur(strip_r, signed)) if signed > 0 else sharp_r
+        c = centres(_blur(strip_c, -signed)) if signed < 0 else sharp_c
+        return float(np.mean((r - c) ** 2))
 
     best, best_err = 0.0, np.inf
     for sigma in _BLUR_STEPS:
@@ -407,10 +433,21 @@ def compare(
     colour_shift = 0.0
     if shift_at.any():
         colour_shift = float(np.abs(claim_f[shift_at] - warped[shift_at]).mean())
-    fitted, rms, colour_model = _fit_colour(warped, claim_f, overlap, claim_points, rng)
+    model, rms, colour_model = _fit_colour(warped, claim_f, overlap, claim_points, rng)
 
-    ref_gray, claim_gray = _gray(fitted), _gray(claim_f)
-    blur_sigma = _match_blur(ref_gray, claim_gray, claim_points)
+    claim_gray = _gray(claim_f)
+    blur_sigma = 0.0
+    centres = _blur_centres(claim_points, claim_gray.shape)
+    if centres is not None:
+        # Blur matching looks only at patches around the inliers: the colour model is applied to those
+        # (it is per pixel, plus the frame's spatial field) rather than to the whole warped reference,
+        # which is needed only if no blur is matched.
+        strip = _patches(warped, centres)
+        if model is not None:
+            strip = _colour_part(strip, model)
+            strip += _patches(_spatial_field(model, (0, 0, wid, hgt), wid, hgt), centres)
+            np.clip(strip, 0.0, 255.0, out=strip)
+        blur_sigma = _match_blur(_gray(strip), _patches(claim_gray, centres))
     if blur_sigma != 0.0:
         # Refit the colours on the sharpness-matched pair: a fit between a sharp and a blurred image maps
         # texture to its local average, which flattens contrast; shadows and dark folds of a blurred copy
@@ -419,8 +456,10 @@ def compare(
             warped = _blur(warped, blur_sigma)
         else:
             claim_f = _blur(claim_f, -blur_sigma)
-        fitted, rms, colour_model = _fit_colour(warped, claim_f, overlap, claim_points, rng)
-        ref_gray, claim_gray = _gray(fitted), _gray(claim_f)
+            claim_gray = _gray(claim_f)
+        model, rms, colour_model = _fit_colour(warped, claim_f, overlap, claim_points, rng)
+    fitted = warped if model is None else _apply_colour(warped, model, (0, 0, wid, hgt))
+    ref_gray = _gray(fitted)
 
     if not overlap.any():
         empty = np.zeros((hgt, wid), dtype=bool)
