@@ -37,7 +37,7 @@ __all__ = [
 ]
 
 #: Bump when extraction changes so stored features are recomputed.
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 #: A ``detect_scale`` below 1 is applied only to working images with a long side at least this large: a
 #: small image (a claim that shows the reference at 0.3x) needs its finest scales to be registered at all.
 COARSE_DETECTION_SIDE = 768
@@ -46,6 +46,14 @@ DEFAULT_MAX_FEATURES = 2000
 #: Lower than OpenCV's 0.04: listing photos are mostly white studio background, and the product alone must
 #: still give enough keypoints to register a small crop of it.
 _CONTRAST_THRESHOLD = 0.03
+#: A working image with fewer keypoints per megapixel than this at ``_CONTRAST_THRESHOLD`` is low-contrast
+#: (a dark or misty photo gives 1-20 keypoints at 1024 px where a product photo gives hundreds; 25 of the
+#: 581 benchmark photos fall below 200 at 1024 x 768, i.e. 250 per megapixel) and is detected again at
+#: ``_LOW_CONTRAST_THRESHOLD``. A density, not a count: a small crop has few keypoints because it is
+#: small, and weak extrema would only add noise to it. Weaker extrema only add to the strong ones (SIFT
+#: keeps the strongest ``max_features``), so an image above the floor is unaffected.
+LOW_CONTRAST_KEYPOINTS_PER_MP = 250
+_LOW_CONTRAST_THRESHOLD = 0.005
 #: Ratio-test results a query keeps (one claim against the references of one check).
 _MATCH_MEMO = 16
 
@@ -168,6 +176,9 @@ def extract_features_array(
         factor = width / float(small[0])
     sift = cv2.SIFT.create(nfeatures=max_features, contrastThreshold=_CONTRAST_THRESHOLD)
     kps, desc = sift.detectAndCompute(gray, None)
+    if len(kps) < min(LOW_CONTRAST_KEYPOINTS_PER_MP * gray.size / 1e6, max_features):
+        sift = cv2.SIFT.create(nfeatures=max_features, contrastThreshold=_LOW_CONTRAST_THRESHOLD)
+        kps, desc = sift.detectAndCompute(gray, None)
     keypoints: Float32Array = np.zeros((0, 4), dtype=np.float32)
     descriptors: UInt8Array = np.zeros((0, 128), dtype=np.uint8)
     if desc is not None and len(kps) > 0:

@@ -460,6 +460,15 @@ def compare(
         model, rms, colour_model = _fit_colour(warped, claim_f, overlap, claim_points, rng)
     fitted = warped if model is None else _apply_colour(warped, model, (0, 0, wid, hgt))
     ref_gray = _gray(fitted)
+    # Contrast the colour fit took away (1 = kept or raised): a claim whose contrast was crushed (a dark or
+    # misty re-edit) keeps its structure at a smaller amplitude, so the absolute variance floors below (what
+    # counts as texture, SSIM's constant) shrink with it; otherwise every pixel looks flat and "agrees".
+    contrast = 1.0
+    if overlap.any():
+        before = float(_gray(warped)[overlap].std())
+        if before > 0.0:
+            contrast = min(1.0, float(ref_gray[overlap].std()) / before)
+    floor = contrast * contrast
 
     if not overlap.any():
         empty = np.zeros((hgt, wid), dtype=bool)
@@ -480,7 +489,7 @@ def compare(
     # Structure cue. C is tied to the residual noise so that noise on a flat background cannot look like
     # structure; the unsmoothed residual around the inliers estimates it (JPEG, sensor noise, resampling).
     _, noise = _robust_spread((ref_gray - claim_gray)[stats_at])
-    c = max(25.0, 6.0 * noise * noise)
+    c = max(25.0 * floor, 6.0 * noise * noise)
     s, var_ref, _ = _ssim_structure(ref_gray, claim_gray, 2.0, c)
     structure_heat = (1.0 - s) / (1.0 - structure_threshold)
     heat = np.maximum(diff / colour_t, structure_heat).astype(np.float32)
@@ -499,7 +508,7 @@ def compare(
     keep_ids = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area]
     edited = np.isin(labels, keep_ids) & overlap if keep_ids else np.zeros((hgt, wid), dtype=bool)
 
-    min_var = max(20.0, 4.0 * noise * noise)
+    min_var = max(20.0 * floor, 4.0 * noise * noise)
     agree_fine, textured = _agreement(s, var_ref, overlap, min_var=min_var, agree_at=0.6)
     agree_anchor, anchor_textured = _agreement(s, var_ref, anchor, min_var=min_var, agree_at=0.6)
     # Coarse: 1/4 scale, where resampling, JPEG and noise no longer matter but the layout does.

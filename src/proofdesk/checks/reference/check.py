@@ -515,14 +515,27 @@ class ReferenceCheck:
             and best.registration.inlier_ratio >= cfg.same_item_inlier_ratio
         )
         if best is not None and supported:
-            why = (
-                f"its pixels disagree after alignment (layout {best.comparison.agreement_coarse:.2f}, "
-                f"texture {best.comparison.agreement_fine:.2f})"
-            )
-            summary = (
-                f"Claim photo aligns in part with {best.reference.name} ({best.registration.inliers} consistent "
-                f"matches) but is a different photo ({why}): probably the same product photographed separately"
-            )
+            comp = best.comparison
+            agree = f"layout {comp.agreement_coarse:.2f}, texture {comp.agreement_fine:.2f}"
+            if comp.anchor_textured < cfg.anchor_min_textured:
+                # Say which rule held it back: "its pixels disagree" next to agreements of 1.00 would be false.
+                summary = (
+                    f"Claim photo aligns with {best.reference.name} ({best.registration.inliers} consistent "
+                    f"matches; {agree}) but only {comp.anchor_textured:.1%} of the pixels next to the matched points "
+                    f"are textured (a copy needs {cfg.anchor_min_textured:.0%} to be told from another photo of a "
+                    "smooth subject): a copy or a separate photo of the same scene; compare them by eye"
+                )
+            else:
+                why = (
+                    f"texture next to the matched points agrees {comp.agreement_anchor:.2f}, a copy needs "
+                    f"{cfg.derived_anchor:.2f}"
+                    if comp.agreement_anchor < cfg.derived_anchor
+                    else f"its pixels disagree after alignment ({agree})"
+                )
+                summary = (
+                    f"Claim photo aligns in part with {best.reference.name} ({best.registration.inliers} consistent "
+                    f"matches) but is a different photo ({why}): probably the same product photographed separately"
+                )
             return Finding(
                 self.name, self.version, "same_item", 0.0, summary, reference=best.reference.name,
                 measurements=measurements, thresholds=thresholds,

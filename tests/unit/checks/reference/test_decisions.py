@@ -2,7 +2,7 @@
 
 Each case failed before the rule it tests was added (see the check's README, "Thresholds"): the true source
 among recoloured variants of one photograph, a cut-out whose new scene is textured, a heavily blurred copy,
-and chance feature matches between different products.
+chance feature matches between different products, and a copy whose contrast was crushed.
 """
 
 from __future__ import annotations
@@ -98,3 +98,33 @@ def test_chance_matches_with_another_product_are_not_same_item(
     assert int(finding.measurements["best_matches"]) >= check.config.same_item_matches, finding.measurements
     assert finding.label == "unrelated", finding.summary
     assert finding.score == 0.0
+
+
+def _crushed(rgb: np.ndarray, contrast: float) -> np.ndarray:
+    """A dark, flat re-edit: every tone pulled towards a dim grey (what a "night" or "fog" filter does)."""
+    return np.clip(96.0 + (rgb.astype(np.float32) - 128.0) * contrast, 0, 255).astype(np.uint8)
+
+
+def test_crushed_contrast_copy_is_registered_and_derived(
+    main_rgb: np.ndarray, references: dict[str, Evidence], check: ReferenceCheck
+) -> None:
+    # At 8% contrast SIFT's default contrast threshold finds no keypoint at all (the low-contrast retry in
+    # proofdesk.signals.features finds them), and the variance floors of the comparison would see every
+    # pixel as flat (anchor_textured ~0: "same_item") unless they shrink with the contrast the fit removed.
+    claim = _crushed(main_rgb, 0.08)
+    gray = cv2.cvtColor(claim, cv2.COLOR_RGB2GRAY)
+    assert len(cv2.SIFT.create(2000, contrastThreshold=0.03).detect(gray, None)) < 20  # precondition
+    finding = run_check(check, claim, list(references.values()), fmt="JPEG", quality=90)
+    assert finding.label == "derived_unedited", finding.summary
+    assert finding.reference == MAIN
+
+
+def test_crack_on_a_crushed_contrast_copy_is_found(
+    main_rgb: np.ndarray, references: dict[str, Evidence], check: ReferenceCheck
+) -> None:
+    edited, truth = S.crack(main_rgb, seed=2)
+    finding = run_check(check, _crushed(edited, 0.15), list(references.values()), fmt="JPEG", quality=90)
+    assert finding.label == "derived_and_edited", finding.summary
+    assert finding.mask is not None
+    hit = (finding.mask > 127) & (truth > 127)
+    assert hit.sum() >= 0.3 * (truth > 127).sum(), "the crack is not where the mask is"
