@@ -39,16 +39,35 @@ def _parse_time(value: str | None, option: str) -> datetime | None:
 def _references_from_dir(directory: Path, settings: Settings) -> tuple[list[Evidence], ReferenceCatalogue | None]:
     """A folder of reference images, or a saved reference catalogue (``catalogue.json`` inside).
 
-    A catalogue is asked for its best candidates per claim (cached features, no re-decoding); a plain
-    folder is read whole and every image is a reference (fine for an order's handful of listing photos).
+    A catalogue is asked for its best candidates per claim (cached features, no re-decoding). A folder that
+    ``proofdesk index build`` indexed is served from its index while the index still describes the folder;
+    otherwise the folder is read whole and every image is a reference (fine for an order's handful of
+    listing photos).
     """
+    from proofdesk.cli.index import INDEX_DIRNAME, cached_catalogue  # the index command's own freshness rule
+
     if not directory.is_dir():
         raise UserInputError(f"--reference-dir: {directory} is not a folder")
     if (directory / "catalogue.json").is_file():
         from proofdesk.signals.catalogue import ReferenceIndex  # imported only when a catalogue is used
 
         return [], ReferenceIndex.open(directory)
-    files = sorted(p for p in directory.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    index_dir = directory / INDEX_DIRNAME
+    if index_dir.is_dir():
+        cached = cached_catalogue(directory)
+        if cached is not None:
+            typer.echo(f"proofdesk check: using the index {index_dir} ({len(cached)} references)", err=True)
+            return [], cached
+        typer.echo(
+            f"proofdesk check: the index {index_dir} no longer matches the folder (files added, removed or "
+            f"changed); reading every image instead. Rebuild it: proofdesk index build {directory}",
+            err=True,
+        )
+    files = sorted(
+        p
+        for p in directory.rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and index_dir not in p.parents
+    )
     if not files:
         raise UserInputError(f"--reference-dir: no images in {directory}")
     return [read_evidence(p, limits=settings.evidence) for p in files], None

@@ -73,6 +73,30 @@ def test_json_names_reference_and_region(
     assert doc["verdict"] == "likely_forged"
 
 
+def test_indexed_reference_dir_is_served_from_its_index_while_fresh(
+    cracked: tuple[Path, np.ndarray], listings_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    claim, _ = cracked
+    for name in (MAIN, "mh02-black_alt1.jpg", "wj08-purple_main.jpg", "mb03-black-0.jpg"):
+        (tmp_path / name).symlink_to(listings_dir / name)
+    assert inner_main(["index", "build", str(tmp_path)]) == 0
+    capsys.readouterr()
+
+    assert inner_main(["check", str(claim), "--json", "--reference-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    assert "using the index" in out.err and "(4 references)" in out.err
+    finding = next(f for f in json.loads(out.out)["findings"] if f["check"] == "reference")
+    assert (finding["label"], finding["reference"]) == ("derived_and_edited", MAIN)
+
+    # A file added after indexing: the index no longer describes the folder, so the folder is read whole.
+    (tmp_path / "mh02-black_back.jpg").symlink_to(listings_dir / "mh02-black_back.jpg")
+    assert inner_main(["check", str(claim), "--json", "--reference-dir", str(tmp_path)]) == 0
+    out = capsys.readouterr()
+    assert "no longer matches the folder" in out.err and "using the index" not in out.err
+    finding = next(f for f in json.loads(out.out)["findings"] if f["check"] == "reference")
+    assert (finding["label"], finding["reference"]) == ("derived_and_edited", MAIN)
+
+
 def test_unedited_listing_photo_needs_review(listings_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert inner_main(["check", str(listings_dir / MAIN), "--reference", str(listings_dir / MAIN), "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
