@@ -177,6 +177,27 @@ def register(
     return best
 
 
+def alignment_residual(reg: Registration) -> float:
+    """Median distance (px) between the inliers and where the homography puts them, measured in whichever
+    image shows the matched content at the lower resolution.
+
+    A copy is one homography away from its source, however it was scaled, re-saved, blurred, noised or
+    shown on a screen: its inliers sit a fraction of a pixel from their predicted places (tuning run: median
+    <= 0.85 px in every transform family, <= 0.25 px in most). A separate exposure of the same scene (a
+    close-up taken in the same studio session) is not: the garment sags, the lens and the viewpoint differ,
+    and its inliers scatter across the whole tolerance. The coarser image is used because a magnified
+    copy scales its keypoints' sub-pixel error up with it.
+    """
+    if reg.inliers == 0:
+        return 0.0
+    h = reg.homography
+    ref_pts = reg.reference_points.reshape(-1, 1, 2).astype(np.float64)
+    claim_pts = reg.claim_points.reshape(-1, 1, 2).astype(np.float64)
+    in_claim = np.linalg.norm(cv2.perspectiveTransform(ref_pts, h) - claim_pts, axis=2)
+    in_reference = np.linalg.norm(cv2.perspectiveTransform(claim_pts, np.linalg.inv(h)) - ref_pts, axis=2)
+    return float(min(np.median(in_claim), np.median(in_reference)))
+
+
 def to_full(h: F64, claim: LocalFeatures, reference: LocalFeatures) -> F64:
     """The homography in full-resolution pixels: claim_full <- reference_full."""
     s_claim = np.diag([claim.scale, claim.scale, 1.0])

@@ -30,7 +30,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from proofdesk.checks.base import CheckContext, Finding, Region
 from proofdesk.checks.reference._compare import Comparison, compare, refine
-from proofdesk.checks.reference._register import Registration, describe_transform, register, to_full
+from proofdesk.checks.reference._register import (
+    Registration,
+    alignment_residual,
+    describe_transform,
+    register,
+    to_full,
+)
 from proofdesk.errors import InvalidSettings
 from proofdesk.evidence import Evidence
 from proofdesk.signals.features import (
@@ -88,6 +94,15 @@ class ReferenceConfig(BaseModel):
     pasted_anchor: float = Field(
         default=0.9, ge=0.0, le=1.0, description="texture agreement near the inliers of a copied piece"
     )
+    exposure_residual_px: float = Field(
+        default=0.7, ge=0.0, description="median inlier residual (px) from which a match may be another exposure"
+    )
+    exposure_noise: float = Field(
+        default=5.0, ge=0.0, description="pixel residual after alignment from which a match may be another exposure"
+    )
+    exposure_framing: float = Field(
+        default=0.9, ge=0.0, le=1.0, description="shown/covered share below which two photos frame a scene differently"
+    )
     same_item_matches: int = Field(default=12, ge=1, description="ratio matches needed for 'same_item'")
     same_item_inliers: int = Field(default=24, ge=6, description="registration inliers needed for 'same_item'")
     same_item_inlier_ratio: float = Field(default=0.5, ge=0.0, le=1.0, description="inlier share for 'same_item'")
@@ -113,6 +128,10 @@ class _Attempt:
     registration: Registration
     comparison: Comparison
     derived: bool
+    #: ``alignment_residual`` of the registration (px).
+    residual: float = 0.0
+    #: The geometry and the pixels both say "another exposure of the same scene" (see ``_attempt``).
+    separate_exposure: bool = False
 
 
 _VERTICAL = ("upper", "middle", "lower")
@@ -256,8 +275,20 @@ class ReferenceCheck:
         # Whatever the footprint-wide numbers say, a copy agrees next to its own inliers. Without this, a
         # blurry other shot whose claim was blurred further to match "agrees" on the few textured pixels left
         # (tuning run: every derived copy >= 0.93, every registered negative <= 0.83).
-        derived = (copy or pasted) and anchor >= cfg.derived_anchor
-        return _Attempt(ref, ref_feats, reg, comp, derived)
+        # A wide shot and a close-up of one studio session (the garment did not move) agree almost as well
+        # as a crop of the wide shot, because SSIM's constant grows with the residual it is told to ignore.
+        # They are told apart by what a copy cannot do: its inliers sit on one homography to a fraction of a
+        # pixel, and its pixels match to sensor-noise level. Another exposure misses on both at once. So does
+        # a whole-image regeneration by an AI editor (every keypoint redrawn), which must stay derived; it
+        # keeps the reference's framing, while a close-up and a wide shot frame the scene differently.
+        residual = alignment_residual(reg)
+        framing = describe_transform(
+            reg.homography, (ref_feats.width, ref_feats.height), (claim_feats.width, claim_feats.height)
+        )
+        reframed = min(framing.reference_shown, framing.claim_covered) < cfg.exposure_framing
+        separate_exposure = reframed and residual >= cfg.exposure_residual_px and comp.noise_level >= cfg.exposure_noise
+        derived = (copy or pasted) and anchor >= cfg.derived_anchor and not separate_exposure
+        return _Attempt(ref, ref_feats, reg, comp, derived, residual, separate_exposure)
 
     def _pass(
         self,
@@ -301,6 +332,9 @@ class ReferenceCheck:
             "derived_anchor": cfg.derived_anchor,
             "anchor_min_textured": cfg.anchor_min_textured,
             "regenerated_fine": cfg.regenerated_fine,
+            "exposure_residual_px": cfg.exposure_residual_px,
+            "exposure_noise": cfg.exposure_noise,
+            "exposure_framing": cfg.exposure_framing,
             "edited_fraction": cfg.edited_fraction,
         }
         references = self._candidates(claim, context)
@@ -418,6 +452,7 @@ class ReferenceCheck:
             "agreement_fine": round(comp.agreement_fine, 4),
             "agreement_anchor": round(comp.agreement_anchor, 4),
             "anchor_textured": round(comp.anchor_textured, 4),
+            "alignment_residual_px": round(att.residual, 3),
             "colour_shift": round(comp.colour_shift, 2),
             "textured_fraction": round(comp.textured_fraction, 4),
             "colour_fit_rms": round(comp.colour_fit_rms, 2),
@@ -492,6 +527,8 @@ class ReferenceCheck:
                 "agreement_fine": round(best.comparison.agreement_fine, 4),
                 "agreement_anchor": round(best.comparison.agreement_anchor, 4),
                 "anchor_textured": round(best.comparison.anchor_textured, 4),
+                "alignment_residual_px": round(best.residual, 3),
+                "noise_level": round(best.comparison.noise_level, 2),
                 "inlier_ratio": round(best.registration.inlier_ratio, 4),
                 "overlap": round(float(best.comparison.overlap.mean()), 4),
                 "changed_of_overlap": round(
@@ -517,7 +554,15 @@ class ReferenceCheck:
         if best is not None and supported:
             comp = best.comparison
             agree = f"layout {comp.agreement_coarse:.2f}, texture {comp.agreement_fine:.2f}"
-            if comp.anchor_textured < cfg.anchor_min_textured:
+            if best.separate_exposure:
+                summary = (
+                    f"Claim photo aligns with {best.reference.name} ({best.registration.inliers} consistent "
+                    f"matches; {agree}) but is another exposure of the same scene, not a copy: its matched points "
+                    f"sit {best.residual:.2f} px from one alignment (a copy: under {cfg.exposure_residual_px:.2f}) "
+                    f"and its pixels differ by {comp.noise_level:.1f} grey levels after alignment (a copy: under "
+                    f"{cfg.exposure_noise:.1f}); compare them by eye"
+                )
+            elif comp.anchor_textured < cfg.anchor_min_textured:
                 # Say which rule held it back: "its pixels disagree" next to agreements of 1.00 would be false.
                 summary = (
                     f"Claim photo aligns with {best.reference.name} ({best.registration.inliers} consistent "

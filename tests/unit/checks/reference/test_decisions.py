@@ -2,7 +2,8 @@
 
 Each case failed before the rule it tests was added (see the check's README, "Thresholds"): the true source
 among recoloured variants of one photograph, a cut-out whose new scene is textured, a heavily blurred copy,
-chance feature matches between different products, and a copy whose contrast was crushed.
+chance feature matches between different products, a copy whose contrast was crushed, and a close-up
+from the same studio session.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import cv2
 import numpy as np
 import pytest
 
+from proofdesk.checks.base import CheckContext
 from proofdesk.checks.reference import ReferenceCheck
-from proofdesk.evidence import Evidence, evidence_from_array
+from proofdesk.checks.reference._register import Registration, alignment_residual
+from proofdesk.evidence import Evidence, evidence_from_array, read_evidence
 from tests.unit.checks.reference import _synth as S
 from tests.unit.checks.reference.conftest import MAIN, load_small, run_check
 
@@ -128,3 +131,32 @@ def test_crack_on_a_crushed_contrast_copy_is_found(
     assert finding.mask is not None
     hit = (finding.mask > 127) & (truth > 127)
     assert hit.sum() >= 0.3 * (truth > 127).sum(), "the crack is not where the mask is"
+
+
+def test_close_up_from_the_same_studio_session_is_not_a_copy(listings_dir: Path, check: ReferenceCheck) -> None:
+    # Two exposures of one studio session, the garment unmoved: the side view agrees with the main shot's
+    # torso almost as well as a crop of it would (the pasted-piece rule called it derived_and_edited, with
+    # the parts that moved as "edits"). Its matched points scatter around the alignment and its pixels
+    # differ beyond sensor noise; a copy does neither.
+    claim = read_evidence(listings_dir / "mt02-white_main.jpg")
+    reference = read_evidence(listings_dir / "mt02-white_sideb.jpg")
+    finding = check.run(claim, CheckContext(references=[reference]))
+    assert finding.label == "same_item", finding.summary
+    assert "another exposure" in finding.summary
+    assert float(finding.measurements["alignment_residual_px"]) >= check.config.exposure_residual_px
+    assert float(finding.measurements["noise_level"]) >= check.config.exposure_noise
+
+
+def test_alignment_residual_is_subpixel_for_a_homography_and_grows_with_scatter() -> None:
+    rng = np.random.default_rng(3)
+    h = np.array([[1.8, 0.1, 20.0], [-0.05, 1.7, 8.0], [1e-4, 0.0, 1.0]])
+    ref = rng.uniform(0, 500, size=(200, 2)).astype(np.float32)
+    exact = cv2.perspectiveTransform(ref.reshape(-1, 1, 2).astype(np.float64), h).reshape(-1, 2).astype(np.float32)
+
+    def reg(claim_points: np.ndarray) -> Registration:
+        return Registration(h, False, 200, 200, claim_points.astype(np.float32), ref)
+
+    assert alignment_residual(reg(exact)) < 0.01
+    # Scatter of 2 px in the claim (magnified 1.75x): the coarser image, the reference, sees ~2/1.75 px.
+    scattered = exact + rng.normal(0, 2.0, exact.shape)
+    assert 0.6 < alignment_residual(reg(scattered)) < 2.0
