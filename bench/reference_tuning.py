@@ -22,6 +22,11 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+# One OpenBLAS thread, set before numpy loads it: OpenBLAS otherwise keeps a second thread spinning after
+# each product, which process_time counts (a few ms per claim at --timing) and which competes with the
+# other process on a shared 2-core machine. Results do not depend on it.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import numpy as np
 
 from bench.datasets.photos import DATA, all_photos

@@ -136,7 +136,18 @@ class Evidence:
         if full is not None or self.format != "JPEG":
             base = self.pixels()
         else:
-            base = _decode(self.data, self.orientation, draft_to=target)
+            # Several working sizes (features at 1024 px, refinement at ~2000 px) often fall on the same DCT
+            # scale (1/2 for a 12 MP photo): decode at that scale once and keep it, keyed by the size the
+            # decoder actually produces, so each size is resized from identical pixels as before.
+            draft_key = ("draft", _draft_size(self.data, self.orientation, target))
+            with self._lock:
+                drafted = self._cache.get(draft_key)
+            if drafted is None:
+                drafted = _decode(self.data, self.orientation, draft_to=target)
+                drafted.flags.writeable = False
+                with self._lock:
+                    self._cache[draft_key] = drafted
+            base = drafted
         if (base.shape[1], base.shape[0]) != target:
             base = np.ascontiguousarray(cv2.resize(base, target, interpolation=cv2.INTER_AREA))
         base.flags.writeable = False
@@ -170,6 +181,17 @@ def _to_rgb(image: Image.Image) -> Image.Image:
         scaled = np.clip(array * (255.0 / max(peak, 255.0)), 0, 255).astype(np.uint8)
         return Image.fromarray(scaled, mode="L").convert("RGB")
     return image.convert("RGB")
+
+
+def _draft_size(data: bytes, orientation: int, draft_to: tuple[int, int]) -> tuple[int, int]:
+    """Size (stored orientation) that :func:`_decode` decodes at for ``draft_to``; reads only the header."""
+    try:
+        image = _open(data)
+        w, h = draft_to if orientation < 5 else (draft_to[1], draft_to[0])
+        image.draft("RGB", (w, h))
+        return image.size
+    except (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, MemoryError) as exc:
+        raise CorruptEvidence(f"cannot decode image: {exc}") from exc
 
 
 def _decode(data: bytes, orientation: int, *, draft_to: tuple[int, int] | None) -> RGBImage:

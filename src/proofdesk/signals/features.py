@@ -237,16 +237,58 @@ def ratio_matches(query: LocalFeatures, train: LocalFeatures, *, ratio: float = 
     hit: npt.NDArray[np.int32] | None = query._memo.get(key)
     if hit is not None:
         return hit
-    matcher = cv2.BFMatcher(cv2.NORM_L2)
     query_float = query._memo.get("root_sift")
     if query_float is None:
         query_float = query._memo["root_sift"] = query.descriptors_float()
-    pairs = matcher.knnMatch(query_float, train.descriptors_float(), k=2)
-    good = [(m.queryIdx, m.trainIdx) for m, n in (p for p in pairs if len(p) == 2) if m.distance < ratio * n.distance]
-    out = np.array(good, dtype=np.int32) if good else np.zeros((0, 2), dtype=np.int32)
+    out = _ratio_pairs(query_float, train.descriptors_float(), ratio)
     out.flags.writeable = False
     if len(query._memo) > _MATCH_MEMO:  # a long-lived query must not keep every train it met alive
         query._memo.clear()
         query._memo["root_sift"] = query_float
     query._memo[key] = out
     return out
+
+
+#: Squared-distance band (RootSIFT descriptors have unit norm, so squared distances are in [0, 2]) inside
+#: which the matrix-product distances (float32 rounding ~1e-6) are not trusted to decide like OpenCV.
+_EXACT_BAND = 1e-3
+
+
+def _cv2_pairs(query: Float32Array, train: Float32Array, ratio: float) -> list[tuple[int, int]]:
+    pairs = cv2.BFMatcher(cv2.NORM_L2).knnMatch(query, train, k=2)
+    return [(m.queryIdx, m.trainIdx) for m, n in (p for p in pairs if len(p) == 2) if m.distance < ratio * n.distance]
+
+
+def _ratio_pairs(query: Float32Array, train: Float32Array, ratio: float) -> npt.NDArray[np.int32]:
+    """Ratio-test pairs exactly as ``cv2.BFMatcher(NORM_L2).knnMatch(k=2)`` + ``m < ratio * n`` gives them.
+
+    The two nearest neighbours come from one matrix product (BLAS), ~25% cheaper than OpenCV's brute force
+    here. Rows where that could decide differently from OpenCV (nearest two within ``_EXACT_BAND``, or the
+    ratio test within it) are handed to OpenCV itself, so the pairs are the same, ties and rounding included.
+    """
+    if len(train) < 3:
+        good = _cv2_pairs(query, train, ratio)
+        return np.array(good, dtype=np.int32) if good else np.zeros((0, 2), dtype=np.int32)
+    dist = query @ train.T
+    dist *= -2.0
+    dist += np.einsum("ij,ij->i", train, train)[None, :]
+    dist += np.einsum("ij,ij->i", query, query)[:, None]
+    top = np.argpartition(dist, 2, axis=1)[:, :3]
+    vals = np.take_along_axis(dist, top, axis=1)
+    order = np.argsort(vals, axis=1)
+    top = np.take_along_axis(top, order, axis=1)
+    vals = np.take_along_axis(vals, order, axis=1)
+    d1, d2 = vals[:, 0], vals[:, 1]
+    unsure = ((d2 - d1) <= _EXACT_BAND) | (np.abs(d1 - (ratio * ratio) * d2) <= _EXACT_BAND)
+    keep = ~unsure & (d1 < (ratio * ratio) * d2)
+    rows = np.flatnonzero(keep)
+    pairs = np.stack([rows, top[rows, 0]], axis=1).astype(np.int32)
+    unsure_rows = np.flatnonzero(unsure)
+    if len(unsure_rows):
+        exact = _cv2_pairs(np.ascontiguousarray(query[unsure_rows]), train, ratio)
+        if exact:
+            extra = np.array(exact, dtype=np.int64)
+            extra[:, 0] = unsure_rows[extra[:, 0]]
+            pairs = np.concatenate([pairs, extra.astype(np.int32)])
+            pairs = pairs[np.argsort(pairs[:, 0], kind="stable")]
+    return np.ascontiguousarray(pairs, dtype=np.int32)

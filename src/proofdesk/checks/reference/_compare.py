@@ -557,15 +557,20 @@ def refine(
     """
     hgt, wid = claim_hi.shape[:2]
     work_w = comparison.edited.shape[1]
-    coarse_hi = cv2.resize(comparison.edited.astype(np.uint8), (wid, hgt), interpolation=cv2.INTER_NEAREST) > 0
+    edited = comparison.edited.astype(np.uint8)
+    if comparison.colour_model is None or not edited.any():
+        return cv2.resize(edited, (wid, hgt), interpolation=cv2.INTER_NEAREST) > 0
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(edited, connectivity=8)
+    # One nearest-neighbour upsampling serves both: a pixel is edited exactly where its label is not 0
+    # (same source index for uint8 and uint16), so the coarse mask is read off the labels.
+    labels_hi = cv2.resize(np.minimum(labels, 65535).astype(np.uint16), (wid, hgt), interpolation=cv2.INTER_NEAREST)
+    coarse_hi = labels_hi > 0
     out = np.zeros((hgt, wid), dtype=bool)
-    if not coarse_hi.any() or comparison.colour_model is None:
+    if not coarse_hi.any():
         return coarse_hi
     factor = wid / float(work_w)
     pad = max(4, round(4 * factor))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(comparison.edited.astype(np.uint8), connectivity=8)
     sigma = abs(comparison.blur_sigma) * factor
-    labels_hi = cv2.resize(np.minimum(labels, 65535).astype(np.uint16), (wid, hgt), interpolation=cv2.INTER_NEAREST)
     box_kernel = np.ones((3, 3), np.uint8)
     for i in range(1, n):
         x, y, w, h, _area = (int(v) for v in stats[i])
