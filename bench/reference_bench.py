@@ -177,6 +177,14 @@ def view_of(ref: Ref) -> str:
     return stem.rsplit("_", 1)[1] if "_" in stem else "main"
 
 
+def by_product(refs: Sequence[Ref]) -> dict[str, list[Ref]]:
+    """Listing photos by product code (``mh02-black_main`` and ``mh02-purple_back`` show one product)."""
+    groups: dict[str, list[Ref]] = defaultdict(list)
+    for r in refs:
+        groups[r.photo.group].append(r)
+    return groups
+
+
 def build_claims(refs: Sequence[Ref], per_family: int, negatives: int, seed: int) -> list[Claim]:
     rng = np.random.default_rng(seed)
     by_id = {r.ref_id: r for r in refs}
@@ -184,9 +192,7 @@ def build_claims(refs: Sequence[Ref], per_family: int, negatives: int, seed: int
     listings = [r for r in refs if r.photo.source == "listing"]
     eval_listings = [r for r in eval_refs if r.photo.source == "listing"]
     debian_eval = [r for r in eval_refs if r.photo.source != "listing"]
-    groups: dict[str, list[Ref]] = defaultdict(list)
-    for r in listings:
-        groups[r.photo.group].append(r)
+    groups = by_product(listings)
     claims: list[Claim] = []
     n = 0
     for family in FAMILIES:

@@ -32,7 +32,7 @@ import numpy as np
 
 from bench.datasets.photos import DATA, all_photos
 from bench.datasets.transforms import FAMILIES
-from bench.reference_bench import Ref, make_negative, make_positive, prepare_references, view_of
+from bench.reference_bench import Ref, by_product, make_negative, make_positive, prepare_references, view_of
 from proofdesk.checks.reference import ReferenceCheck, ReferenceConfig
 from proofdesk.checks.reference._register import alignment_residual
 from proofdesk.evidence import Evidence, read_evidence
@@ -102,9 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     tune = [r for r in refs if r.photo.split == "tune"]
     listings = [r for r in tune if r.photo.source == "listing"]
     others = [r for r in tune if r.photo.source != "listing"]
-    groups: dict[str, list[Ref]] = defaultdict(list)
-    for r in listings:
-        groups[r.photo.group].append(r)
+    groups = by_product(listings)
     jobs: list[tuple[str, str, str, str, int]] = []
     for group in groups.values():
         for a, b in itertools.permutations(group, 2):

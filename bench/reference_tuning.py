@@ -18,7 +18,6 @@ import os
 import statistics
 import sys
 import time
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +32,7 @@ from bench.datasets.photos import DATA, all_photos
 from bench.datasets.transforms import FAMILIES
 from bench.reference_bench import (
     _f1,
+    by_product,
     edit_decidable,
     make_negative,
     make_positive,
@@ -79,9 +79,7 @@ def build_jobs(args: argparse.Namespace) -> tuple[list[tuple[Any, list[str]]], A
     tune = [r for r in refs if r.photo.split == args.split]
     listings = [r for r in tune if r.photo.source == "listing"]
     debian = [r for r in tune if r.photo.source != "listing"]
-    groups: dict[str, list[Any]] = defaultdict(list)
-    for r in listings:
-        groups[r.photo.group].append(r)
+    groups = by_product(listings)
     # Only other *views* are negatives: colour variants of one view are the same photograph recoloured.
     multi = [g for g in groups.values() if len({view_of(r) for r in g}) >= 2]
     by_id = {r.ref_id: r for r in refs}

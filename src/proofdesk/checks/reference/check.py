@@ -282,13 +282,20 @@ class ReferenceCheck:
         # a whole-image regeneration by an AI editor (every keypoint redrawn), which must stay derived; it
         # keeps the reference's framing, while a close-up and a wide shot frame the scene differently.
         residual = alignment_residual(reg)
+        separate_exposure = (
+            residual >= cfg.exposure_residual_px
+            and comp.noise_level >= cfg.exposure_noise
+            and self._reframed(reg, claim_feats, ref_feats)
+        )
+        derived = (copy or pasted) and anchor >= cfg.derived_anchor and not separate_exposure
+        return _Attempt(ref, ref_feats, reg, comp, derived, residual, separate_exposure)
+
+    def _reframed(self, reg: Registration, claim_feats: LocalFeatures, ref_feats: LocalFeatures) -> bool:
+        """The two photos frame the scene differently: one shows only part of the other."""
         framing = describe_transform(
             reg.homography, (ref_feats.width, ref_feats.height), (claim_feats.width, claim_feats.height)
         )
-        reframed = min(framing.reference_shown, framing.claim_covered) < cfg.exposure_framing
-        separate_exposure = reframed and residual >= cfg.exposure_residual_px and comp.noise_level >= cfg.exposure_noise
-        derived = (copy or pasted) and anchor >= cfg.derived_anchor and not separate_exposure
-        return _Attempt(ref, ref_feats, reg, comp, derived, residual, separate_exposure)
+        return min(framing.reference_shown, framing.claim_covered) < self.config.exposure_framing
 
     def _pass(
         self,

@@ -32,6 +32,12 @@ def cracked(listings_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tup
     return path, truth
 
 
+def _reference_folder(folder: Path, listings_dir: Path) -> None:
+    """A reference folder: the source among other listing photos (symlinks, no copies)."""
+    for name in (MAIN, "mh02-black_alt1.jpg", "wj08-purple_main.jpg", "mb03-black-0.jpg"):
+        (folder / name).symlink_to(listings_dir / name)
+
+
 def test_cracked_listing_photo_is_likely_forged(
     cracked: tuple[Path, np.ndarray], listings_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -57,9 +63,7 @@ def test_json_names_reference_and_region(
     cracked: tuple[Path, np.ndarray], listings_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     claim, truth = cracked
-    # A reference folder: the source among other listing photos (symlinks, no copies).
-    for name in (MAIN, "mh02-black_alt1.jpg", "wj08-purple_main.jpg", "mb03-black-0.jpg"):
-        (tmp_path / name).symlink_to(listings_dir / name)
+    _reference_folder(tmp_path, listings_dir)
     assert inner_main(["check", str(claim), "--json", "--reference-dir", str(tmp_path)]) == 0
     doc = json.loads(capsys.readouterr().out)
     finding = next(f for f in doc["findings"] if f["check"] == "reference")
@@ -77,8 +81,7 @@ def test_indexed_reference_dir_is_served_from_its_index_while_fresh(
     cracked: tuple[Path, np.ndarray], listings_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     claim, _ = cracked
-    for name in (MAIN, "mh02-black_alt1.jpg", "wj08-purple_main.jpg", "mb03-black-0.jpg"):
-        (tmp_path / name).symlink_to(listings_dir / name)
+    _reference_folder(tmp_path, listings_dir)
     assert inner_main(["index", "build", str(tmp_path)]) == 0
     capsys.readouterr()
 
