@@ -29,7 +29,7 @@ import os
 import statistics
 import sys
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,6 +50,8 @@ from proofdesk.signals.index import make_index
 from proofdesk.signals.pdq import pdq_dihedral
 
 WORK = DATA / "reference-bench"
+#: Decoded references each check worker keeps (least recently used dropped first).
+_REFERENCE_CACHE = 160
 REF_SIDE = 2048
 DERIVED = ("derived_and_edited", "derived_unedited")
 COMMAND = ".venv/bin/python -m bench.reference_bench"
@@ -493,11 +495,18 @@ def _check_chunk(positions: list[int]) -> list[dict[str, Any]]:
     claims, index, refs = _SHARED
     cv2.setNumThreads(1)
     check = ReferenceCheck()
-    evidence_cache: dict[str, Evidence] = {}
+    # Decoded references are kept for reuse, but not all of them: each holds its decoded sizes (~10 MB for
+    # a 1600-px photo), and 581 of them per worker took 6.4 GB, enough to get a worker killed on a 24 GB
+    # machine shared with other jobs. References are drawn at random, so a bounded cache loses little.
+    evidence_cache: OrderedDict[str, Evidence] = OrderedDict()
 
     def ref_evidence(ref_id: str) -> Evidence:
-        if ref_id not in evidence_cache:
+        if ref_id in evidence_cache:
+            evidence_cache.move_to_end(ref_id)
+        else:
             evidence_cache[ref_id] = read_evidence(refs[ref_id].path, name=ref_id)
+            if len(evidence_cache) > _REFERENCE_CACHE:
+                evidence_cache.popitem(last=False)
         return evidence_cache[ref_id]
 
     results = []
