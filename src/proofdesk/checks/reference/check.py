@@ -80,15 +80,6 @@ class ReferenceConfig(BaseModel):
     anchor_min_textured: float = Field(
         default=0.05, ge=0.0, le=1.0, description="textured share next to the inliers for the anchor agreement to count"
     )
-    exact_copy_inliers: int = Field(
-        default=150, ge=6, description="inliers of a copy shown by geometry alone (untextured subject)"
-    )
-    exact_copy_residual_px: float = Field(
-        default=0.3, ge=0.0, description="median inlier residual (px) up to which geometry alone shows a copy"
-    )
-    exact_copy_noise: float = Field(
-        default=2.0, ge=0.0, description="pixel residual after alignment up to which geometry alone shows a copy"
-    )
     regenerated_fine: float = Field(
         default=0.85, ge=0.0, le=1.0, description="below this texture agreement a derived copy was redrawn"
     )
@@ -150,8 +141,6 @@ class _Attempt:
     coherence: float | None = None
     #: The geometry and the pixels both say "another exposure of the same scene" (see ``_attempt``).
     separate_exposure: bool = False
-    #: The geometry alone shows a copy (see ``_attempt``): what decides on an untextured subject.
-    exact_copy: bool = False
 
 
 _VERTICAL = ("upper", "middle", "lower")
@@ -311,17 +300,8 @@ class ReferenceCheck:
         if residual >= cfg.exposure_residual_px and comp.noise_level >= cfg.exposure_noise:
             coherence = residual_coherence(reg)
             separate_exposure = coherence >= cfg.exposure_coherence and self._reframed(reg, claim_feats, ref_feats)
-        # The anchor agreement is no evidence on an untextured subject (a plain foam brick on white: 2.6% of
-        # the zone textured), but the geometry then is: hundreds of inliers on one homography to a fraction
-        # of a pixel with pixels equal to sensor-noise level. Tuning split: 423 of 676 copies pass these
-        # three bars, no other view of a product does (at most 71 inliers, residual >= 0.23 px, noise >= 4.3).
-        exact_copy = (
-            reg.inliers >= cfg.exact_copy_inliers
-            and residual <= cfg.exact_copy_residual_px
-            and comp.noise_level <= cfg.exact_copy_noise
-        )
-        derived = (copy or pasted) and (anchor >= cfg.derived_anchor or exact_copy) and not separate_exposure
-        return _Attempt(ref, ref_feats, reg, comp, derived, residual, coherence, separate_exposure, exact_copy)
+        derived = (copy or pasted) and anchor >= cfg.derived_anchor and not separate_exposure
+        return _Attempt(ref, ref_feats, reg, comp, derived, residual, coherence, separate_exposure)
 
     def _reframed(self, reg: Registration, claim_feats: LocalFeatures, ref_feats: LocalFeatures) -> bool:
         """The two photos frame the scene differently: one shows only part of the other."""
@@ -371,9 +351,6 @@ class ReferenceCheck:
             "pasted_anchor": cfg.pasted_anchor,
             "derived_anchor": cfg.derived_anchor,
             "anchor_min_textured": cfg.anchor_min_textured,
-            "exact_copy_inliers": cfg.exact_copy_inliers,
-            "exact_copy_residual_px": cfg.exact_copy_residual_px,
-            "exact_copy_noise": cfg.exact_copy_noise,
             "regenerated_fine": cfg.regenerated_fine,
             "exposure_residual_px": cfg.exposure_residual_px,
             "exposure_noise": cfg.exposure_noise,
@@ -498,7 +475,6 @@ class ReferenceCheck:
             "anchor_textured": round(comp.anchor_textured, 4),
             "alignment_residual_px": round(att.residual, 3),
             **({} if att.coherence is None else {"residual_coherence": round(att.coherence, 3)}),
-            "exact_copy_by_geometry": att.exact_copy,
             "colour_shift": round(comp.colour_shift, 2),
             "textured_fraction": round(comp.textured_fraction, 4),
             "colour_fit_rms": round(comp.colour_fit_rms, 2),
