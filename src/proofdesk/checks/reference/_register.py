@@ -19,15 +19,7 @@ import numpy.typing as npt
 
 from proofdesk.signals.features import LocalFeatures, ratio_matches
 
-__all__ = [
-    "Registration",
-    "Transform",
-    "alignment_residual",
-    "describe_transform",
-    "register",
-    "residual_coherence",
-    "to_full",
-]
+__all__ = ["Registration", "Transform", "describe_transform", "register", "to_full"]
 
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
@@ -185,20 +177,6 @@ def register(
     return best
 
 
-def _residual_vectors(reg: Registration) -> tuple[F64, F64]:
-    """Inlier positions and their residual vectors (predicted minus found), in whichever image shows the
-    matched content at the lower resolution: a magnified copy scales its keypoints' sub-pixel error up with it.
-    """
-    h = reg.homography
-    ref_pts = reg.reference_points.reshape(-1, 1, 2).astype(np.float64)
-    claim_pts = reg.claim_points.reshape(-1, 1, 2).astype(np.float64)
-    in_claim = (cv2.perspectiveTransform(ref_pts, h) - claim_pts).reshape(-1, 2)
-    in_reference = (cv2.perspectiveTransform(claim_pts, np.linalg.inv(h)) - ref_pts).reshape(-1, 2)
-    if np.median(np.linalg.norm(in_claim, axis=1)) <= np.median(np.linalg.norm(in_reference, axis=1)):
-        return claim_pts.reshape(-1, 2), in_claim
-    return ref_pts.reshape(-1, 2), in_reference
-
-
 def alignment_residual(reg: Registration) -> float:
     """Median distance (px) between the inliers and where the homography puts them, measured in whichever
     image shows the matched content at the lower resolution.
@@ -212,32 +190,12 @@ def alignment_residual(reg: Registration) -> float:
     """
     if reg.inliers == 0:
         return 0.0
-    _, vectors = _residual_vectors(reg)
-    return float(np.median(np.linalg.norm(vectors, axis=1)))
-
-
-def residual_coherence(reg: Registration, neighbours: int = 6) -> float:
-    """How much each inlier's residual vector points the same way as its nearest neighbours' (about 0 for
-    independent errors, towards 1 for a smooth deformation): sum(r_i . mean of r over i's neighbours) / sum(|r_i|^2).
-
-    A copy's residual is keypoint localisation error, independent from point to point, whatever the
-    transform (a mirrored graphic with 26 inliers measured 1.21 px residual at coherence -0.09). Another
-    exposure of the scene is a homography plus a smooth field (fabric that sagged, a slightly moved
-    viewpoint, another lens), so neighbouring points are off in the same direction (tuning pairs: 0.20-0.54).
-    """
-    points, vectors = _residual_vectors(reg)
-    n = len(points)
-    k = min(neighbours, n - 1)
-    energy = float((vectors * vectors).sum())
-    # Below a thousandth of a pixel (RMS) the residual is float rounding: nothing to be coherent about.
-    if k < 2 or energy <= n * 1e-6:
-        return 0.0
-    # At most a few hundred inliers: the full distance matrix is cheaper than building a tree.
-    dist = ((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
-    np.fill_diagonal(dist, np.inf)
-    nearest = np.argpartition(dist, k - 1, axis=1)[:, :k]
-    neighbour_mean = vectors[nearest].mean(axis=1)
-    return float((vectors * neighbour_mean).sum() / energy)
+    h = reg.homography
+    ref_pts = reg.reference_points.reshape(-1, 1, 2).astype(np.float64)
+    claim_pts = reg.claim_points.reshape(-1, 1, 2).astype(np.float64)
+    in_claim = np.linalg.norm(cv2.perspectiveTransform(ref_pts, h) - claim_pts, axis=2)
+    in_reference = np.linalg.norm(cv2.perspectiveTransform(claim_pts, np.linalg.inv(h)) - ref_pts, axis=2)
+    return float(min(np.median(in_claim), np.median(in_reference)))
 
 
 def to_full(h: F64, claim: LocalFeatures, reference: LocalFeatures) -> F64:

@@ -35,7 +35,6 @@ from proofdesk.checks.reference._register import (
     alignment_residual,
     describe_transform,
     register,
-    residual_coherence,
     to_full,
 )
 from proofdesk.errors import InvalidSettings
@@ -96,13 +95,7 @@ class ReferenceConfig(BaseModel):
         default=0.9, ge=0.0, le=1.0, description="texture agreement near the inliers of a copied piece"
     )
     exposure_residual_px: float = Field(
-        default=0.4, ge=0.0, description="median inlier residual (px) from which a match may be another exposure"
-    )
-    exposure_coherence: float = Field(
-        default=0.15,
-        ge=-1.0,
-        le=1.0,
-        description="residual coherence (neighbours off the same way) from which a match may be another exposure",
+        default=0.7, ge=0.0, description="median inlier residual (px) from which a match may be another exposure"
     )
     exposure_noise: float = Field(
         default=5.0, ge=0.0, description="pixel residual after alignment from which a match may be another exposure"
@@ -137,8 +130,6 @@ class _Attempt:
     derived: bool
     #: ``alignment_residual`` of the registration (px).
     residual: float = 0.0
-    #: ``residual_coherence`` of the registration, measured only when the residual and noise bars are met.
-    coherence: float | None = None
     #: The geometry and the pixels both say "another exposure of the same scene" (see ``_attempt``).
     separate_exposure: bool = False
 
@@ -287,21 +278,17 @@ class ReferenceCheck:
         # A wide shot and a close-up of one studio session (the garment did not move) agree almost as well
         # as a crop of the wide shot, because SSIM's constant grows with the residual it is told to ignore.
         # They are told apart by what a copy cannot do: its inliers sit on one homography to a fraction of a
-        # pixel, the little error left is independent from point to point, and its pixels match to
-        # sensor-noise level. Another exposure misses on all three at once: its points are off by a smooth
-        # field (neighbours off the same way), not by localisation noise. The coherence guard keeps copies
-        # whose few keypoints on a graphic scatter widely (a mirrored gift card: 1.21 px, noise 8.9,
-        # coherence -0.09) derived, and lets the residual bar sit lower than the noisiest copies'. So does
+        # pixel, and its pixels match to sensor-noise level. Another exposure misses on both at once. So does
         # a whole-image regeneration by an AI editor (every keypoint redrawn), which must stay derived; it
         # keeps the reference's framing, while a close-up and a wide shot frame the scene differently.
         residual = alignment_residual(reg)
-        coherence: float | None = None
-        separate_exposure = False
-        if residual >= cfg.exposure_residual_px and comp.noise_level >= cfg.exposure_noise:
-            coherence = residual_coherence(reg)
-            separate_exposure = coherence >= cfg.exposure_coherence and self._reframed(reg, claim_feats, ref_feats)
+        separate_exposure = (
+            residual >= cfg.exposure_residual_px
+            and comp.noise_level >= cfg.exposure_noise
+            and self._reframed(reg, claim_feats, ref_feats)
+        )
         derived = (copy or pasted) and anchor >= cfg.derived_anchor and not separate_exposure
-        return _Attempt(ref, ref_feats, reg, comp, derived, residual, coherence, separate_exposure)
+        return _Attempt(ref, ref_feats, reg, comp, derived, residual, separate_exposure)
 
     def _reframed(self, reg: Registration, claim_feats: LocalFeatures, ref_feats: LocalFeatures) -> bool:
         """The two photos frame the scene differently: one shows only part of the other."""
@@ -354,7 +341,6 @@ class ReferenceCheck:
             "regenerated_fine": cfg.regenerated_fine,
             "exposure_residual_px": cfg.exposure_residual_px,
             "exposure_noise": cfg.exposure_noise,
-            "exposure_coherence": cfg.exposure_coherence,
             "exposure_framing": cfg.exposure_framing,
             "edited_fraction": cfg.edited_fraction,
         }
@@ -474,7 +460,6 @@ class ReferenceCheck:
             "agreement_anchor": round(comp.agreement_anchor, 4),
             "anchor_textured": round(comp.anchor_textured, 4),
             "alignment_residual_px": round(att.residual, 3),
-            **({} if att.coherence is None else {"residual_coherence": round(att.coherence, 3)}),
             "colour_shift": round(comp.colour_shift, 2),
             "textured_fraction": round(comp.textured_fraction, 4),
             "colour_fit_rms": round(comp.colour_fit_rms, 2),
@@ -550,7 +535,6 @@ class ReferenceCheck:
                 "agreement_anchor": round(best.comparison.agreement_anchor, 4),
                 "anchor_textured": round(best.comparison.anchor_textured, 4),
                 "alignment_residual_px": round(best.residual, 3),
-                **({} if best.coherence is None else {"residual_coherence": round(best.coherence, 3)}),
                 "noise_level": round(best.comparison.noise_level, 2),
                 "inlier_ratio": round(best.registration.inlier_ratio, 4),
                 "overlap": round(float(best.comparison.overlap.mean()), 4),
@@ -581,9 +565,7 @@ class ReferenceCheck:
                 summary = (
                     f"Claim photo aligns with {best.reference.name} ({best.registration.inliers} consistent "
                     f"matches; {agree}) but is another exposure of the same scene, not a copy: its matched points "
-                    f"sit {best.residual:.2f} px from one alignment (a copy: under {cfg.exposure_residual_px:.2f}), "
-                    f"off the same way as their neighbours (coherence {best.coherence or 0.0:.2f}; a copy's "
-                    f"errors are independent, under {cfg.exposure_coherence:.2f}), "
+                    f"sit {best.residual:.2f} px from one alignment (a copy: under {cfg.exposure_residual_px:.2f}) "
                     f"and its pixels differ by {comp.noise_level:.1f} grey levels after alignment (a copy: under "
                     f"{cfg.exposure_noise:.1f}); compare them by eye"
                 )

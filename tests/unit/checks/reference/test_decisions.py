@@ -16,7 +16,7 @@ import pytest
 
 from proofdesk.checks.base import CheckContext
 from proofdesk.checks.reference import ReferenceCheck
-from proofdesk.checks.reference._register import Registration, alignment_residual, residual_coherence
+from proofdesk.checks.reference._register import Registration, alignment_residual
 from proofdesk.evidence import Evidence, evidence_from_array, read_evidence
 from tests.unit.checks.reference import _synth as S
 from tests.unit.checks.reference.conftest import MAIN, load_small, run_check
@@ -145,7 +145,6 @@ def test_close_up_from_the_same_studio_session_is_not_a_copy(listings_dir: Path,
     assert "another exposure" in finding.summary
     assert float(finding.measurements["alignment_residual_px"]) >= check.config.exposure_residual_px
     assert float(finding.measurements["noise_level"]) >= check.config.exposure_noise
-    assert float(finding.measurements["residual_coherence"]) >= check.config.exposure_coherence
 
 
 def test_alignment_residual_is_subpixel_for_a_homography_and_grows_with_scatter() -> None:
@@ -161,23 +160,3 @@ def test_alignment_residual_is_subpixel_for_a_homography_and_grows_with_scatter(
     # Scatter of 2 px in the claim (magnified 1.75x): the coarser image, the reference, sees ~2/1.75 px.
     scattered = exact + rng.normal(0, 2.0, exact.shape)
     assert 0.6 < alignment_residual(reg(scattered)) < 2.0
-
-
-def test_residual_coherence_tells_a_smooth_deformation_from_independent_errors() -> None:
-    rng = np.random.default_rng(5)
-    h = np.array([[0.9, 0.05, 12.0], [-0.04, 0.95, 30.0], [5e-5, 0.0, 1.0]])
-    ref = rng.uniform(0, 600, size=(150, 2)).astype(np.float32)
-    exact = cv2.perspectiveTransform(ref.reshape(-1, 1, 2).astype(np.float64), h).reshape(-1, 2)
-
-    def reg(claim_points: np.ndarray) -> Registration:
-        return Registration(h, False, 150, 150, claim_points.astype(np.float32), ref)
-
-    # A copy: keypoint localisation error, independent from point to point.
-    noisy = exact + rng.normal(0, 1.0, exact.shape)
-    # Another exposure: the same error size, but a smooth field (the cloth sagged towards the lower right).
-    sag = np.c_[np.sin(exact[:, 1] / 90.0), np.cos(exact[:, 0] / 110.0)] * 1.2
-    coherence_noise = residual_coherence(reg(noisy))
-    coherence_sag = residual_coherence(reg(exact + sag))
-    assert abs(coherence_noise) < 0.15
-    assert coherence_sag > 0.6
-    assert residual_coherence(reg(exact)) == 0.0  # no residual at all: nothing to be coherent about
