@@ -210,7 +210,7 @@ def _fit_colour(
     target = claim[ys, xs]
     seed_rows = np.arange(len(ys)) < len(ay)
     coef = _solve(design[seed_rows, :_N_COLOUR], target[seed_rows], identity[:_N_COLOUR])
-    resid = np.abs(design[:, :_N_COLOUR] @ coef - target).max(axis=1)
+    resid = _max3(np.abs(design[:, :_N_COLOUR] @ coef - target))
     rms = float(np.sqrt(np.mean(resid[seed_rows] ** 2)))
     keep = seed_rows | (resid <= max(12.0, 3.0 * rms))
     full = np.zeros((design.shape[1], 3), dtype=np.float32)
@@ -218,7 +218,7 @@ def _fit_colour(
         if int(keep.sum()) < 50:
             break
         full = _solve(design[keep], target[keep], identity)
-        resid = np.abs(design @ full - target).max(axis=1)
+        resid = _max3(np.abs(design @ full - target))
         rms = float(np.sqrt(np.mean(resid[keep] ** 2)))
         keep = resid <= max(12.0, 3.0 * rms)
     if not full.any():
@@ -378,7 +378,10 @@ def _illumination(resid: F32, overlap: Bool, *, cell: int = 16, cap: float = 20.
     hgt, wid = overlap.shape
     small = (max(1, wid // cell), max(1, hgt // cell))
     weight = cv2.resize(overlap.astype(np.float32), small, interpolation=cv2.INTER_AREA)
-    masked = np.where(overlap[..., None], resid, 0.0).astype(np.float32)
+    # The residual inside the overlap, 0 outside: a masked copy, several times cheaper than np.where's
+    # broadcast of the (H, W, 1) mask over three channels, with the same values.
+    masked = np.zeros(resid.shape, np.float32)
+    cv2.copyTo(np.ascontiguousarray(resid, dtype=np.float32), np.ascontiguousarray(overlap).view(np.uint8), masked)
     mean = np.asarray(cv2.resize(masked, small, interpolation=cv2.INTER_AREA), np.float32)
     low: F32 = np.where(weight[..., None] > 0.5, mean / np.maximum(weight, 1e-3)[..., None], 0.0).astype(np.float32)
     if min(small) >= 5:
@@ -395,6 +398,18 @@ def _anchor(points: F32, overlap: Bool) -> Bool:
     for x, y in np.rint(points).astype(np.int64):
         cv2.circle(canvas, (int(x), int(y)), radius, 1, -1)
     return (canvas > 0) & overlap
+
+
+def _pixels(img: F32, mask: Bool) -> F32:
+    """``img[mask]`` for an (H, W, C) image and an (H, W) mask: the same rows in the same order, gathered by
+    flat index, which numpy does ~3x faster than a 2-D boolean index into a 3-D array."""
+    return img.reshape(-1, img.shape[2])[np.flatnonzero(mask)]
+
+
+def _max3(values: F32) -> F32:
+    """Row-wise maximum of an (N, 3) array: ``values.max(axis=1)``, element for element, without numpy's slow
+    reduction over a length-3 axis."""
+    return np.maximum(np.maximum(values[:, 0], values[:, 1]), values[:, 2])
 
 
 def _robust_spread(values: F32) -> tuple[float, float]:
@@ -432,7 +447,7 @@ def compare(
     shift_at = anchor if int(anchor.sum()) >= 200 else overlap
     colour_shift = 0.0
     if shift_at.any():
-        colour_shift = float(np.abs(claim_f[shift_at] - warped[shift_at]).mean())
+        colour_shift = float(np.abs(_pixels(claim_f, shift_at) - _pixels(warped, shift_at)).mean())
     model, rms, colour_model = _fit_colour(warped, claim_f, overlap, claim_points, rng)
 
     claim_gray = _gray(claim_f)
