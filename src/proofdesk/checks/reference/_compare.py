@@ -25,6 +25,7 @@ warped reference count: app chrome, borders and a new scene *outside* the refere
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import cv2
 import numpy as np
@@ -73,6 +74,15 @@ class Comparison:
     #: needs. Merchants publish colour variants that are one photograph recoloured; all of them register
     #: as copies, and the true source is the one that needs the least recolouring.
     colour_shift: float = 0.0
+
+    @cached_property
+    def components(self) -> tuple[int, npt.NDArray[np.int32], npt.NDArray[np.int32], F64]:
+        """``cv2.connectedComponentsWithStats`` of ``edited`` (8-connected): count, labels, stats, centroids.
+
+        Computed once and shared by the refinement and the finding's regions, which both need it.
+        """
+        n, labels, stats, centroids = cv2.connectedComponentsWithStats(self.edited.astype(np.uint8), connectivity=8)
+        return int(n), np.asarray(labels, np.int32), np.asarray(stats, np.int32), np.asarray(centroids, np.float64)
 
 
 def _warp(ref: U8, h: F64, size: tuple[int, int]) -> tuple[F32, Bool, F64]:
@@ -543,10 +553,17 @@ def compare(
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (3, 3))
     opened = cv2.morphologyEx(raw.astype(np.uint8), cv2.MORPH_OPEN, kernel)
     closed = cv2.morphologyEx(opened, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (7, 7)))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-    min_area = max(12, int(min_region_fraction * int(overlap.sum())))
-    keep_ids = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area]
-    edited = np.isin(labels, keep_ids) & overlap if keep_ids else np.zeros((hgt, wid), dtype=bool)
+    # Components only inside the box around what survived the morphology: the labelling of a box holding every
+    # set pixel finds the same components in the same (raster) order, with the same areas, and the frame
+    # outside it stays unedited, so the whole-frame labelling and membership test are not needed.
+    edited = np.zeros((hgt, wid), dtype=bool)
+    bx, by, bw, bh = cv2.boundingRect(closed)
+    if bw > 0 and bh > 0:
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(closed[by : by + bh, bx : bx + bw], connectivity=8)
+        min_area = max(12, int(min_region_fraction * int(overlap.sum())))
+        keep_ids = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= min_area]
+        if keep_ids:
+            edited[by : by + bh, bx : bx + bw] = np.isin(labels, keep_ids) & overlap[by : by + bh, bx : bx + bw]
 
     min_var = max(20.0 * floor, 4.0 * noise * noise)
     agree_fine, textured = _agreement(s, var_ref, overlap, min_var=min_var, agree_at=0.6)
@@ -600,7 +617,7 @@ def refine(
     edited = comparison.edited.astype(np.uint8)
     if comparison.colour_model is None or not edited.any():
         return cv2.resize(edited, (wid, hgt), interpolation=cv2.INTER_NEAREST) > 0
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(edited, connectivity=8)
+    n, labels, stats, _ = comparison.components
     # One nearest-neighbour upsampling serves both: a pixel is edited exactly where its label is not 0
     # (same source index for uint8 and uint16), so the coarse mask is read off the labels.
     labels_hi = cv2.resize(np.minimum(labels, 65535).astype(np.uint16), (wid, hgt), interpolation=cv2.INTER_NEAREST)
