@@ -435,6 +435,18 @@ def _anchor(points: F32, overlap: Bool) -> Bool:
     return (canvas > 0) & overlap
 
 
+def _outside(claim: F32, ref: F32, box: U8) -> F32:
+    """How far ``claim`` lies outside the ``box`` min/max envelope of ``ref`` (0 inside), per channel.
+
+    Above the maximum and below the minimum cannot both hold (the maximum is never below the minimum), so the
+    larger of the two signed distances, floored at 0, equals their floored sum up to the sign of zero, which
+    the squared distance the cues take does not see; one pass fewer over the image.
+    """
+    over: F32 = np.maximum(claim - cv2.dilate(ref, box), cv2.erode(ref, box) - claim)
+    np.maximum(over, 0.0, out=over)
+    return over
+
+
 def _pixels(img: F32, mask: Bool) -> F32:
     """``img[mask]`` for an (H, W, C) image and an (H, W) mask: the same rows in the same order, gathered by
     flat index, which numpy does ~3x faster than a 2-D boolean index into a 3-D array."""
@@ -531,7 +543,7 @@ def compare(
     ref_s, claim_s = _blur(fitted, 1.5), _blur(claim_f, 1.5)
     claim_s = claim_s - _illumination(claim_s - ref_s, overlap)
     box = np.ones((3, 3), np.uint8)
-    over = np.maximum(claim_s - cv2.dilate(ref_s, box), 0.0) + np.maximum(cv2.erode(ref_s, box) - claim_s, 0.0)
+    over = _outside(claim_s, ref_s, box)
     diff = np.sqrt(cv2.transform(over * over, np.ones((1, 3), np.float32)))
     med, spread = _robust_spread(diff[stats_at])
     colour_t = max(colour_floor, med + colour_k * spread)
@@ -593,6 +605,13 @@ def compare(
     )
 
 
+def _nearest_index(src: int, dst: int) -> npt.NDArray[np.int64]:
+    """Source index of each of ``dst`` output positions in cv2.resize's INTER_NEAREST (floor(x * src / dst))."""
+    step = 1.0 / (dst / src)  # OpenCV's ifx = 1 / inv_scale_x, in double precision
+    index: npt.NDArray[np.int64] = np.minimum(np.floor(np.arange(dst) * step).astype(np.int64), src - 1)
+    return index
+
+
 def refine(
     claim_hi: U8,
     reference_hi: U8,
@@ -618,13 +637,15 @@ def refine(
     if comparison.colour_model is None or not edited.any():
         return cv2.resize(edited, (wid, hgt), interpolation=cv2.INTER_NEAREST) > 0
     n, labels, stats, _ = comparison.components
-    # One nearest-neighbour upsampling serves both: a pixel is edited exactly where its label is not 0
-    # (same source index for uint8 and uint16), so the coarse mask is read off the labels.
-    labels_hi = cv2.resize(np.minimum(labels, 65535).astype(np.uint16), (wid, hgt), interpolation=cv2.INTER_NEAREST)
-    coarse_hi = labels_hi > 0
+    # The labels' nearest-neighbour upsampling is needed only inside each region's box: the source row and
+    # column of every refinement row and column are computed once, as cv2.resize(INTER_NEAREST) computes them,
+    # and each box is read off the working-scale labels through them (the same labels as the whole upsampled
+    # image, without upsampling and scanning the whole frame).
+    xs = _nearest_index(work_w, wid)
+    ys = _nearest_index(edited.shape[0], hgt)
     out = np.zeros((hgt, wid), dtype=bool)
-    if not coarse_hi.any():
-        return coarse_hi
+    if not edited[np.ix_(np.unique(ys), np.unique(xs))].any():
+        return out
     factor = wid / float(work_w)
     pad = max(4, round(4 * factor))
     sigma = abs(comparison.blur_sigma) * factor
@@ -635,7 +656,7 @@ def refine(
         y0 = max(0, int(y * factor) - pad)
         x1 = min(wid, int((x + w) * factor) + pad)
         y1 = min(hgt, int((y + h) * factor) + pad)
-        zone = labels_hi[y0:y1, x0:x1] == i
+        zone = labels[np.ix_(ys[y0:y1], xs[x0:x1])] == i
         shift = np.array([[1.0, 0.0, -x0], [0.0, 1.0, -y0], [0.0, 0.0, 1.0]])
         piece, h_piece = _source_window(reference_hi, shift @ homography_hi, (x1 - x0, y1 - y0))
         warped, overlap, _ = _warp(piece, h_piece, (x1 - x0, y1 - y0))
@@ -648,9 +669,7 @@ def refine(
             crop = _blur(crop, sigma)
         fitted = _apply_colour(warped, comparison.colour_model, (x0, y0, wid, hgt))
         fitted, crop = _blur(fitted, 0.7), _blur(crop, 0.7)
-        over = np.maximum(crop - cv2.dilate(fitted, box_kernel), 0.0) + np.maximum(
-            cv2.erode(fitted, box_kernel) - crop, 0.0
-        )
+        over = _outside(crop, fitted, box_kernel)
         diff = np.sqrt(cv2.transform(over * over, np.ones((1, 3), np.float32)))
         grown = cv2.dilate(zone.astype(np.uint8), np.ones((2 * pad + 1, 2 * pad + 1), np.uint8)) > 0
         ring = grown & ~cv2.dilate(zone.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & overlap

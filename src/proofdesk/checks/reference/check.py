@@ -168,8 +168,8 @@ def _refine_side(width: int, height: int, max_side: int) -> int:
     return half if 0.9 * max_side <= half < side else side
 
 
-def _full_mask(mask: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArray[np.uint8]:
-    """``mask`` (0/255) resized bilinearly to ``size`` (w, h) and thresholded at 127: the finding's mask.
+def _full_mask(edited: npt.NDArray[np.bool_], size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    """``edited`` as 0/255, resized bilinearly to ``size`` (w, h) and thresholded at 127: the finding's mask.
 
     When the size is a whole multiple of the mask's on both axes (a 12 MP claim: 4x the working image, 2x the
     refinement), only the box around the set pixels, 2 px wider, is resized: each output pixel is computed
@@ -178,19 +178,19 @@ def _full_mask(mask: npt.NDArray[np.uint8], size: tuple[int, int]) -> npt.NDArra
     outside the box comes out 0. A 12 MP claim's mask otherwise costs a 12-megapixel resize and threshold.
     """
     width, height = size
-    src_h, src_w = mask.shape
+    src_h, src_w = edited.shape
     kx, ky = width // src_w, height // src_h
     if kx < 1 or ky < 1 or kx * src_w != width or ky * src_h != height:
-        full = cv2.resize(mask, (width, height), interpolation=cv2.INTER_LINEAR)
+        full = cv2.resize(edited.astype(np.uint8) * 255, (width, height), interpolation=cv2.INTER_LINEAR)
         return np.asarray(cv2.threshold(full, 127, 255, cv2.THRESH_BINARY)[1], dtype=np.uint8)
     out = np.zeros((height, width), np.uint8)
-    bx, by, bw, bh = cv2.boundingRect(mask)
+    bx, by, bw, bh = cv2.boundingRect(np.ascontiguousarray(edited).view(np.uint8))
     if bw == 0 or bh == 0:
         return out
     x0, y0 = max(0, bx - 2), max(0, by - 2)
     x1, y1 = min(src_w, bx + bw + 2), min(src_h, by + bh + 2)
     part = cv2.resize(
-        np.ascontiguousarray(mask[y0:y1, x0:x1]), ((x1 - x0) * kx, (y1 - y0) * ky), interpolation=cv2.INTER_LINEAR
+        edited[y0:y1, x0:x1].astype(np.uint8) * 255, ((x1 - x0) * kx, (y1 - y0) * ky), interpolation=cv2.INTER_LINEAR
     )
     out[y0 * ky : y1 * ky, x0 * kx : x1 * kx] = cv2.threshold(part, 127, 255, cv2.THRESH_BINARY)[1]
     return out
@@ -467,7 +467,7 @@ class ReferenceCheck:
             regions.append((area, region, where))
         regions.sort(key=lambda t: -t[0])
         source = fine if fine is not None else comp.edited
-        mask = _full_mask(source.astype(np.uint8) * 255, (claim.width, claim.height))
+        mask = _full_mask(source, (claim.width, claim.height))
         places: list[str] = []
         for _, _, where in regions:
             if where not in places:
