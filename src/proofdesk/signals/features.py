@@ -273,16 +273,18 @@ def _ratio_pairs(query: Float32Array, train: Float32Array, ratio: float) -> npt.
     dist *= -2.0
     dist += np.einsum("ij,ij->i", train, train)[None, :]
     dist += np.einsum("ij,ij->i", query, query)[:, None]
-    top = np.argpartition(dist, 2, axis=1)[:, :3]
-    vals = np.take_along_axis(dist, top, axis=1)
-    order = np.argsort(vals, axis=1)
-    top = np.take_along_axis(top, order, axis=1)
-    vals = np.take_along_axis(vals, order, axis=1)
-    d1, d2 = vals[:, 0], vals[:, 1]
+    # The two smallest values of each row: the minimum, then the minimum with that entry masked (an argmin and
+    # a min, ~3x cheaper than a partial sort). A row whose two nearest are tied is among the unsure rows, so
+    # wherever the nearest index is used it is the row's unique minimum.
+    rows_all = np.arange(len(dist))
+    nearest = np.argmin(dist, axis=1)
+    d1 = dist[rows_all, nearest]
+    dist[rows_all, nearest] = np.inf
+    d2 = dist.min(axis=1)
     unsure = ((d2 - d1) <= _EXACT_BAND) | (np.abs(d1 - (ratio * ratio) * d2) <= _EXACT_BAND)
     keep = ~unsure & (d1 < (ratio * ratio) * d2)
     rows = np.flatnonzero(keep)
-    pairs = np.stack([rows, top[rows, 0]], axis=1).astype(np.int32)
+    pairs = np.stack([rows, nearest[rows]], axis=1).astype(np.int32)
     unsure_rows = np.flatnonzero(unsure)
     if len(unsure_rows):
         exact = _cv2_pairs(np.ascontiguousarray(query[unsure_rows]), train, ratio)

@@ -159,6 +159,34 @@ def _refine_side(width: int, height: int, max_side: int) -> int:
     return half if 0.9 * max_side <= half < side else side
 
 
+def _full_mask(edited: npt.NDArray[np.bool_], size: tuple[int, int]) -> npt.NDArray[np.uint8]:
+    """``edited`` as 0/255, resized bilinearly to ``size`` (w, h) and thresholded at 127: the finding's mask.
+
+    When the size is a whole multiple of the mask's on both axes (a 12 MP claim: 4x the working image, 2x the
+    refinement), only the box around the set pixels, 2 px wider, is resized: each output pixel is computed
+    from the same source pixels with the same weights as in the whole resize (the scale is the same exact
+    integer), pixels clamped at the box's edge are 0 like their neighbours outside it, and everything
+    outside the box comes out 0. A 12 MP claim's mask otherwise costs a 12-megapixel resize and threshold.
+    """
+    width, height = size
+    src_h, src_w = edited.shape
+    kx, ky = width // src_w, height // src_h
+    if kx < 1 or ky < 1 or kx * src_w != width or ky * src_h != height:
+        full = cv2.resize(edited.astype(np.uint8) * 255, (width, height), interpolation=cv2.INTER_LINEAR)
+        return np.asarray(cv2.threshold(full, 127, 255, cv2.THRESH_BINARY)[1], dtype=np.uint8)
+    out = np.zeros((height, width), np.uint8)
+    bx, by, bw, bh = cv2.boundingRect(np.ascontiguousarray(edited).view(np.uint8))
+    if bw == 0 or bh == 0:
+        return out
+    x0, y0 = max(0, bx - 2), max(0, by - 2)
+    x1, y1 = min(src_w, bx + bw + 2), min(src_h, by + bh + 2)
+    part = cv2.resize(
+        edited[y0:y1, x0:x1].astype(np.uint8) * 255, ((x1 - x0) * kx, (y1 - y0) * ky), interpolation=cv2.INTER_LINEAR
+    )
+    out[y0 * ky : y1 * ky, x0 * kx : x1 * kx] = cv2.threshold(part, 127, 255, cv2.THRESH_BINARY)[1]
+    return out
+
+
 class ReferenceCheck:
     """Claim vs the merchant's references: derived (edited or not), same item, unrelated."""
 
@@ -401,10 +429,20 @@ class ReferenceCheck:
         self, claim: Evidence, comp: Comparison, fine: npt.NDArray[np.bool_] | None = None
     ) -> tuple[list[Region], npt.NDArray[np.uint8], list[str]]:
         work_h, work_w = comp.edited.shape
-        n, labels, stats, centroids = cv2.connectedComponentsWithStats(comp.edited.astype(np.uint8), connectivity=8)
+        n, labels, stats, centroids = comp.components
         sx, sy = claim.width / work_w, claim.height / work_h
         regions: list[tuple[int, Region, str]] = []
-        heat_sum = np.bincount(labels.ravel(), weights=comp.heat.ravel(), minlength=n)
+        heat_sum: npt.NDArray[np.float64] = np.zeros(n)
+        if n > 1:
+            # Summed only over the box holding every component: bincount adds each label's weights in raster
+            # order, which inside the box is the same sequence as over the whole frame (label 0 is not read).
+            x0, y0 = int(stats[1:, 0].min()), int(stats[1:, 1].min())
+            x1 = int((stats[1:, 0] + stats[1:, 2]).max())
+            y1 = int((stats[1:, 1] + stats[1:, 3]).max())
+            box = (slice(y0, y1), slice(x0, x1))
+            heat_sum = np.asarray(
+                np.bincount(labels[box].ravel(), weights=comp.heat[box].ravel(), minlength=n), np.float64
+            )
         for i in range(1, n):
             x, y, w, h, area = (int(v) for v in stats[i])
             heat = float(heat_sum[i]) / max(1, area)
@@ -415,8 +453,7 @@ class ReferenceCheck:
             regions.append((area, region, where))
         regions.sort(key=lambda t: -t[0])
         source = fine if fine is not None else comp.edited
-        full = cv2.resize(source.astype(np.uint8) * 255, (claim.width, claim.height), interpolation=cv2.INTER_LINEAR)
-        mask = np.asarray(cv2.threshold(full, 127, 255, cv2.THRESH_BINARY)[1], dtype=np.uint8)
+        mask = _full_mask(source, (claim.width, claim.height))
         places: list[str] = []
         for _, _, where in regions:
             if where not in places:
