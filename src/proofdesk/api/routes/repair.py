@@ -343,10 +343,11 @@ def days_off(technician_id: str, body: DaysOffIn, principal: PrincipalDep, servi
         return {"id": technician_id, "days_off": [d.isoformat() for d in sorted(set(body.days))]}
 
 
-@router.get("/technicians", summary="Technicians with today's load and rating (dispatcher)", responses=ERRORS)
-def technicians(principal: PrincipalDep, services: ServicesDep) -> list[dict[str, Any]]:
+@router.get("/technicians", summary="Technicians with a day's load and rating (dispatcher)", responses=ERRORS)
+def technicians(principal: PrincipalDep, services: ServicesDep, day: date | None = None) -> list[dict[str, Any]]:
+    """``booked_today`` is the load on ``day`` (China date), today when not given."""
     with _service(services) as svc:
-        loads = svc.loads(principal)
+        loads = svc.loads(principal, day)
         return [
             {
                 "id": t.id,
