@@ -16,6 +16,7 @@ from fastapi.testclient import TestClient
 from proofdesk.api import create_app
 from proofdesk.config import Settings
 from proofdesk.db import migrate
+from proofdesk.repair.calendar import CHINA_TZ
 from proofdesk.security import Role, issue_token
 from proofdesk.services import build_services
 from tests.conftest import encode, photo_like
@@ -154,7 +155,7 @@ def test_repair_over_http(tmp_path: Path) -> None:
         # The load is counted on the visit's China date, which is tomorrow when the test runs late in the
         # China evening (the visit's ETA is after midnight there); ask for that day.
         eta = client.get(f"/repair/requests/{rid}", headers=h("agent")).json()["eta"]
-        visit_day = dt.datetime.fromisoformat(eta).astimezone(dt.timezone(dt.timedelta(hours=8))).date()
+        visit_day = dt.datetime.fromisoformat(eta).astimezone(CHINA_TZ).date()
         techs = client.get(
             "/repair/technicians", params={"day": visit_day.isoformat()}, headers=h("dispatcher")
         ).json()
